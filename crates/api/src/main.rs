@@ -1,1 +1,17 @@
-fn main() {}
+use booking_api::{telemetry, Application, Settings};
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("booking-api cannot start: {error}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    let app = Application::build(settings).await?;
+    app.run_until_stopped().await?;
+    tracing::info!("stopped");
+    Ok(())
+}

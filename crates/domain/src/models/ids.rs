@@ -154,8 +154,9 @@ impl Serialize for UserId {
 /// A hold's id, which becomes its booking's group id when confirmed (so a
 /// retried confirm finds its own rows).
 ///
-/// The id carries its event: the first 8 bytes are the event id and the
-/// rest is random (a version 8 UUID). That lets a confirm sent to the wrong
+/// The id carries its event: the first 6 bytes are the event id (ids below
+/// 2^48; larger ones carry 0, "unknown") and the rest is random apart from
+/// the version and variant bits (a version 8 UUID). That lets a confirm sent to the wrong
 /// event be told apart from an unknown hold without a global index of holds,
 /// which would cost every reserve a second round trip to another Redis slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -164,7 +165,11 @@ pub struct HoldId(Uuid);
 impl HoldId {
     pub fn generate(event: EventId) -> Self {
         let mut bytes: [u8; 16] = rand::random();
-        bytes[..8].copy_from_slice(&event.get().to_be_bytes());
+        let id = u64::try_from(event.get())
+            .ok()
+            .filter(|id| *id < 1 << 48)
+            .unwrap_or(0);
+        bytes[..6].copy_from_slice(&id.to_be_bytes()[2..]);
         Self(uuid::Builder::from_custom_bytes(bytes).into_uuid())
     }
 
@@ -192,9 +197,9 @@ impl HoldId {
         if self.0.get_version_num() != 8 {
             return None;
         }
-        let bytes = self.0.as_bytes();
-        let id = i64::from_be_bytes(bytes[..8].try_into().ok()?);
-        EventId::new(id).ok()
+        let mut id = [0u8; 8];
+        id[2..].copy_from_slice(&self.0.as_bytes()[..6]);
+        EventId::new(i64::from_be_bytes(id)).ok()
     }
 }
 
@@ -264,6 +269,20 @@ mod tests {
 
     #[test]
     fn hold_ids_remember_their_event() {
+        for id in [
+            1,
+            255,
+            4096,
+            65_535,
+            123_456,
+            i32::MAX as i64,
+            (1 << 48) - 1,
+        ] {
+            let event = EventId::new(id).unwrap();
+            assert_eq!(HoldId::generate(event).event_hint(), Some(event));
+        }
+        let huge = EventId::new(1 << 48).unwrap();
+        assert_eq!(HoldId::generate(huge).event_hint(), None);
         let event = EventId::new(123_456).unwrap();
         let id = HoldId::generate(event);
         assert_eq!(id.event_hint(), Some(event));

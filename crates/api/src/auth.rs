@@ -1,0 +1,152 @@
+//! Who is calling: the bearer token's `sub` in `jwt` mode, or whoever the
+//! request names in `trust` mode (development only).
+
+use std::future::{ready, Ready};
+
+use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use booking_domain::{Caller, UserId};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::settings::{AuthMode, AuthSettings};
+
+/// Checks tokens; built once from the settings and shared by all workers.
+pub struct Authenticator {
+    mode: AuthMode,
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    sub: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+impl Authenticator {
+    pub fn new(settings: &AuthSettings) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A little room for clock skew between issuer and us, no more: an
+        // expired token must stop working promptly.
+        validation.leeway = 5;
+        Self {
+            mode: settings.mode,
+            key: DecodingKey::from_secret(settings.jwt_secret.expose().as_bytes()),
+            validation,
+        }
+    }
+
+    pub fn mode(&self) -> AuthMode {
+        self.mode
+    }
+
+    fn identify(&self, req: &HttpRequest) -> Result<Identity, ApiError> {
+        match self.mode {
+            AuthMode::Trust => Ok(Identity::Trusted {
+                header_user: req
+                    .headers()
+                    .get("x-user-id")
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            }),
+            AuthMode::Jwt => {
+                let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+                    return Ok(Identity::Anonymous);
+                };
+                let token = header
+                    .to_str()
+                    .ok()
+                    .and_then(|h| h.strip_prefix("Bearer "))
+                    .ok_or_else(|| {
+                        ApiError::unauthorized("expected an Authorization: Bearer token")
+                    })?;
+                let claims =
+                    jsonwebtoken::decode::<Claims>(token.trim(), &self.key, &self.validation)
+                        .map_err(|_| ApiError::unauthorized("the token is invalid or expired"))?
+                        .claims;
+                let user = UserId::parse(&claims.sub).map_err(|_| {
+                    ApiError::unauthorized("the token's sub is not a valid user id")
+                })?;
+                Ok(Identity::Verified(Caller {
+                    user,
+                    admin: claims.role.as_deref() == Some("admin"),
+                }))
+            }
+        }
+    }
+}
+
+/// What the request says about its caller, before the body is read.
+#[derive(Debug)]
+pub enum Identity {
+    /// `jwt` mode, valid token.
+    Verified(Caller),
+    /// `jwt` mode, no token.
+    Anonymous,
+    /// `trust` mode: the body's `userId` wins over this header.
+    Trusted { header_user: Option<String> },
+}
+
+impl Identity {
+    /// The caller of an operation that needs one. `body_user` is the body's
+    /// `userId`, if it has one.
+    pub fn caller(&self, body_user: Option<&str>) -> Result<Caller, ApiError> {
+        let body_user = body_user
+            .map(UserId::parse)
+            .transpose()
+            .map_err(ApiError::validation)?;
+        match self {
+            Identity::Verified(caller) => match body_user {
+                Some(user) if user != caller.user => Err(ApiError::forbidden(
+                    "userId does not match the authenticated user",
+                )),
+                _ => Ok(caller.clone()),
+            },
+            Identity::Anonymous => Err(ApiError::unauthorized("authentication required")),
+            Identity::Trusted { header_user } => {
+                let user = match (body_user, header_user) {
+                    (Some(user), _) => user,
+                    (None, Some(raw)) => UserId::parse(raw).map_err(ApiError::validation)?,
+                    (None, None) => {
+                        return Err(ApiError::unauthorized(
+                            "name the caller with a userId in the body or an X-User-Id header",
+                        ))
+                    }
+                };
+                Ok(Caller::user(user))
+            }
+        }
+    }
+
+    /// Creating events is for admins; in `trust` mode anyone may.
+    pub fn may_create_events(&self) -> Result<(), ApiError> {
+        match self {
+            Identity::Trusted { .. } => Ok(()),
+            Identity::Verified(caller) if caller.admin => Ok(()),
+            Identity::Verified(_) => Err(ApiError::forbidden("only admins may create events")),
+            Identity::Anonymous => Err(ApiError::unauthorized("authentication required")),
+        }
+    }
+}
+
+impl FromRequest for Identity {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let auth = req
+            .app_data::<web::Data<Authenticator>>()
+            .expect("the Authenticator is registered as app data");
+        ready(auth.identify(req))
+    }
+}

@@ -1,0 +1,61 @@
+//! Gives every request an id (the client's `X-Request-Id` if it sent a
+//! sane one), runs the request inside a span carrying it, echoes it on the
+//! response, and logs one line per request.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use tracing::Instrument;
+
+const HEADER: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A client's id is kept if it is short and printable; anything else could
+/// forge log lines, so it is replaced.
+fn client_id(req: &ServiceRequest) -> Option<HeaderValue> {
+    let value = req.headers().get(&HEADER)?;
+    let bytes = value.as_bytes();
+    let sane =
+        !bytes.is_empty() && bytes.len() <= 128 && bytes.iter().all(|b| b.is_ascii_graphic());
+    sane.then(|| value.clone())
+}
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = client_id(&req).unwrap_or_else(|| {
+        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+            .expect("a UUID is a valid header value")
+    });
+    let span = tracing::info_span!(
+        "request",
+        request_id = %String::from_utf8_lossy(id.as_bytes()),
+        method = %req.method(),
+        path = %req.path(),
+    );
+    let started = Instant::now();
+    let result = next.call(req).instrument(span.clone()).await;
+    let _entered = span.enter();
+    match result {
+        Ok(mut res) => {
+            tracing::info!(
+                status = res.status().as_u16(),
+                micros = started.elapsed().as_micros() as u64,
+                "answered"
+            );
+            res.headers_mut().insert(HEADER, id);
+            Ok(res)
+        }
+        Err(error) => {
+            // Errors raised by middleware or extractors still carry the
+            // id: turn them into a response here.
+            let mut res = error.error_response();
+            tracing::info!(status = res.status().as_u16(), "answered with an error");
+            res.headers_mut().insert(HEADER, id);
+            Err(actix_web::error::InternalError::from_response(error.to_string(), res).into())
+        }
+    }
+}

@@ -1,0 +1,15 @@
+pub mod confirm;
+pub mod create;
+pub mod details;
+pub mod release;
+pub mod reserve;
+
+use serde::Deserialize;
+
+/// The body of confirm and release: which hold, and (optionally) whose.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HoldRef {
+    user_id: Option<String>,
+    hold_group_id: String,
+}

@@ -1,0 +1,414 @@
+//! Typed settings, layered: `config/default.toml`, then
+//! `config/<APP_ENV>.toml`, then `BOOKING__<SECTION>__<KEY>` environment
+//! variables, then the original API's `PORT`, `PG_URL` and `REDIS_URL`.
+//! Unknown keys and bad values stop start-up with a message naming them.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use booking_domain::Limits;
+use config::{Config, Environment, File, FileFormat};
+use serde::Deserialize;
+
+/// The copies compiled into the binary, used when no `config/` directory is
+/// found next to where it runs, so a lone binary still starts.
+const EMBEDDED: [(&str, &str); 4] = [
+    ("default", include_str!("../../../config/default.toml")),
+    (
+        "development",
+        include_str!("../../../config/development.toml"),
+    ),
+    ("test", include_str!("../../../config/test.toml")),
+    (
+        "production",
+        include_str!("../../../config/production.toml"),
+    ),
+];
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Which adapters hold the data.
+    pub storage: Storage,
+    pub server: ServerSettings,
+    pub holds: HoldSettings,
+    pub limits: LimitSettings,
+    pub auth: AuthSettings,
+    pub postgres: PostgresSettings,
+    pub redis: RedisSettings,
+    pub log: LogSettings,
+    /// The environment these settings were loaded for (`APP_ENV`).
+    #[serde(skip)]
+    pub environment: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Storage {
+    /// Both ports in process; nothing survives a restart.
+    Memory,
+    /// Postgres for events and bookings, Redis for holds.
+    PostgresRedis,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    /// 0 picks a free port (tests use it).
+    pub port: u16,
+    /// Worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How long in-flight requests may finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HoldSettings {
+    /// How long a hold lasts before its seats go back.
+    pub ttl_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub max_seats_per_event: u32,
+    pub max_seats_per_hold: u32,
+    pub max_held_seats_per_user: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMode {
+    /// The caller is whoever the request names. Development only.
+    Trust,
+    /// The caller is the `sub` of an HS256 bearer token.
+    Jwt,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub mode: AuthMode,
+    /// The HS256 key of `jwt` mode.
+    pub jwt_secret: Secret,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostgresSettings {
+    /// A connection URL; it may carry a password, so it is never logged.
+    pub url: Secret,
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisSettings {
+    pub url: Secret,
+    /// Prefixes every key, keeping deployments (and tests) apart.
+    pub key_prefix: String,
+    pub pool_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `booking_api=debug,warn`.
+    pub level: String,
+}
+
+/// A value that must never reach a log: `Debug` prints `***`.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error("unknown APP_ENV {0:?}: use development, test or production")]
+    UnknownEnvironment(String),
+    #[error("invalid configuration: {0}")]
+    Invalid(#[from] config::ConfigError),
+    #[error("invalid configuration: {0}")]
+    Rule(String),
+}
+
+impl Settings {
+    /// Loads the settings for `APP_ENV` (default `development`) from the
+    /// process environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        let vars: HashMap<String, String> = std::env::vars().collect();
+        let environment = vars
+            .get("APP_ENV")
+            .cloned()
+            .unwrap_or_else(|| "development".into());
+        let dir = vars
+            .get("BOOKING_CONFIG_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| "config".into());
+        Self::load_from(&dir, &environment, vars)
+    }
+
+    /// Loads the settings of `environment` from `dir` (or the embedded copies
+    /// when `dir` has no `default.toml`) and the given variables.
+    pub fn load_from(
+        dir: &Path,
+        environment: &str,
+        vars: HashMap<String, String>,
+    ) -> Result<Self, SettingsError> {
+        let embedded = |name: &str| {
+            EMBEDDED
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, text)| *text)
+        };
+        let env_layer = embedded(environment)
+            .ok_or_else(|| SettingsError::UnknownEnvironment(environment.to_owned()))?;
+        let mut builder = Config::builder();
+        if dir.join("default.toml").is_file() {
+            builder = builder
+                .add_source(File::from(dir.join("default.toml")))
+                .add_source(File::from(dir.join(format!("{environment}.toml"))).required(false));
+        } else {
+            builder = builder
+                .add_source(File::from_str(EMBEDDED[0].1, FileFormat::Toml))
+                .add_source(File::from_str(env_layer, FileFormat::Toml));
+        }
+        let original = |name: &str| vars.get(name).filter(|v| !v.is_empty()).cloned();
+        let mut settings: Settings = builder
+            .add_source(
+                Environment::with_prefix("BOOKING")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .source(Some(vars.clone().into_iter().collect())),
+            )
+            .set_override_option("server.port", original("PORT"))?
+            .set_override_option("postgres.url", original("PG_URL"))?
+            .set_override_option("redis.url", original("REDIS_URL"))?
+            .build()?
+            .try_deserialize()?;
+        settings.environment = environment.to_owned();
+        settings.check()?;
+        Ok(settings)
+    }
+
+    /// The settings of the `test` environment, from the embedded files only:
+    /// what the test suite starts from before its own changes.
+    pub fn for_tests() -> Self {
+        Self::load_from(Path::new("/nonexistent"), "test", HashMap::new())
+            .expect("the embedded test settings are valid")
+    }
+
+    fn check(&self) -> Result<(), SettingsError> {
+        let rule = |ok: bool, message: &str| {
+            if ok {
+                Ok(())
+            } else {
+                Err(SettingsError::Rule(message.into()))
+            }
+        };
+        rule(
+            self.holds.ttl_seconds >= 1,
+            "holds.ttl_seconds must be at least 1",
+        )?;
+        rule(
+            self.limits.max_seats_per_event >= 1,
+            "limits.max_seats_per_event must be at least 1",
+        )?;
+        rule(
+            self.limits.max_seats_per_hold >= 1,
+            "limits.max_seats_per_hold must be at least 1",
+        )?;
+        rule(
+            self.limits.max_held_seats_per_user >= 1,
+            "limits.max_held_seats_per_user must be at least 1",
+        )?;
+        rule(
+            self.server.max_body_bytes >= 1024,
+            "server.max_body_bytes must be at least 1024",
+        )?;
+        rule(
+            self.postgres.pool_size >= 1,
+            "postgres.pool_size must be at least 1",
+        )?;
+        rule(
+            self.redis.pool_size >= 1,
+            "redis.pool_size must be at least 1",
+        )?;
+        rule(
+            !self.redis.key_prefix.is_empty() && !self.redis.key_prefix.contains(['{', '}']),
+            "redis.key_prefix must be non-empty and contain no braces",
+        )?;
+        rule(
+            self.auth.mode != AuthMode::Jwt || self.auth.jwt_secret.expose().len() >= 16,
+            "auth.jwt_secret must be at least 16 characters in jwt mode (set BOOKING__AUTH__JWT_SECRET)",
+        )?;
+        if self.environment == "production" {
+            rule(
+                self.auth.mode == AuthMode::Jwt,
+                "production refuses auth.mode = \"trust\"; use \"jwt\"",
+            )?;
+        }
+        Ok(())
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_seats_per_event: self.limits.max_seats_per_event,
+            max_seats_per_hold: self.limits.max_seats_per_hold,
+            max_held_seats_per_user: self.limits.max_held_seats_per_user,
+            hold_ttl: Duration::from_secs(self.holds.ttl_seconds),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(environment: &str, vars: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let vars = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config");
+        Settings::load_from(&dir, environment, vars)
+    }
+
+    #[test]
+    fn defaults_serve_on_4000_in_memory_with_trust_and_five_minute_holds() {
+        let s = load("development", &[]).unwrap();
+        assert_eq!(s.server.port, 4000);
+        assert_eq!(s.storage, Storage::Memory);
+        assert_eq!(s.auth.mode, AuthMode::Trust);
+        assert_eq!(s.holds.ttl_seconds, 300);
+        assert_eq!(s.limits.max_seats_per_hold, 10);
+    }
+
+    #[test]
+    fn environment_variables_override_files() {
+        let s = load(
+            "development",
+            &[
+                ("BOOKING__SERVER__PORT", "8080"),
+                ("BOOKING__STORAGE", "postgres_redis"),
+                ("BOOKING__HOLDS__TTL_SECONDS", "2"),
+                ("BOOKING__AUTH__MODE", "jwt"),
+                ("BOOKING__AUTH__JWT_SECRET", "a-secret-of-enough-length"),
+                ("BOOKING__LIMITS__MAX_SEATS_PER_HOLD", "4"),
+                ("BOOKING__REDIS__KEY_PREFIX", "staging"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 8080);
+        assert_eq!(s.storage, Storage::PostgresRedis);
+        assert_eq!(s.holds.ttl_seconds, 2);
+        assert_eq!(s.auth.mode, AuthMode::Jwt);
+        assert_eq!(s.auth.jwt_secret.expose(), "a-secret-of-enough-length");
+        assert_eq!(s.limits.max_seats_per_hold, 4);
+        assert_eq!(s.redis.key_prefix, "staging");
+    }
+
+    #[test]
+    fn the_original_apis_variables_are_honoured() {
+        let s = load(
+            "development",
+            &[
+                ("PORT", "5000"),
+                ("PG_URL", "postgres://u@db/x"),
+                ("REDIS_URL", "redis://cache"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.server.port, 5000);
+        assert_eq!(s.postgres.url.expose(), "postgres://u@db/x");
+        assert_eq!(s.redis.url.expose(), "redis://cache");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let err = load("development", &[("BOOKING__SERVER__PROT", "1")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("prot"), "{err}");
+        let err = load("development", &[("BOOKING__SERVER__PORT", "abc")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("port"), "{err}");
+        let err = load("development", &[("BOOKING__STORAGE", "mysql")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mysql") || err.contains("storage"), "{err}");
+        let err = load("development", &[("BOOKING__HOLDS__TTL_SECONDS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ttl_seconds"), "{err}");
+        assert!(load("staging", &[])
+            .unwrap_err()
+            .to_string()
+            .contains("staging"));
+    }
+
+    #[test]
+    fn production_refuses_trust_mode_and_a_missing_secret() {
+        let err = load("production", &[]).unwrap_err().to_string();
+        assert!(err.contains("jwt_secret"), "{err}");
+        let err = load(
+            "production",
+            &[
+                ("BOOKING__AUTH__MODE", "trust"),
+                ("BOOKING__AUTH__JWT_SECRET", "0123456789abcdef"),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("trust"), "{err}");
+        let s = load(
+            "production",
+            &[("BOOKING__AUTH__JWT_SECRET", "0123456789abcdef")],
+        )
+        .unwrap();
+        assert_eq!(s.storage, Storage::PostgresRedis);
+        assert_eq!(s.log.format, LogFormat::Json);
+    }
+
+    #[test]
+    fn secrets_are_not_printed() {
+        let s = load("development", &[("PG_URL", "postgres://u:hunter2@db/x")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,75 @@
+//! Builds the application from settings; production and tests start it the
+//! same way.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpServer};
+
+use crate::auth::Authenticator;
+use crate::routes;
+use crate::settings::{AuthMode, Settings};
+use crate::storage;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Connects the stores, binds the listener (port 0 picks a free one)
+    /// and prepares the server; nothing is served until it is awaited.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        if settings.auth.mode == AuthMode::Trust {
+            tracing::warn!(
+                "auth.mode is \"trust\": callers name themselves; never expose this to real users"
+            );
+        }
+        let service = web::Data::new(storage::connect(&settings).await?);
+        let auth = web::Data::new(Authenticator::new(&settings.auth));
+        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let port = listener.local_addr()?.port();
+        let body_limit = web::PayloadConfig::new(settings.server.max_body_bytes);
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(crate::request_id::middleware))
+                .app_data(service.clone())
+                .app_data(auth.clone())
+                .app_data(body_limit.clone())
+                .configure(routes::configure)
+        })
+        .shutdown_timeout(settings.server.shutdown_timeout_seconds)
+        .client_request_timeout(Duration::from_secs(10));
+        if settings.server.workers > 0 {
+            server = server.workers(settings.server.workers);
+        }
+        let server = server.listen(listener)?.run();
+        tracing::info!(port, storage = ?settings.storage, auth = ?settings.auth.mode, "listening");
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// A handle that stops the server gracefully, as SIGTERM does.
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM or SIGINT (or `handle().stop(true)`), then
+    /// stops accepting and lets requests in flight finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
