@@ -1,0 +1,268 @@
+//! `spawn_app` and typed helpers for each endpoint.
+
+use std::time::Duration;
+
+use booking_api::settings::{AuthMode, Secret};
+use booking_api::{Application, Settings};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+pub const JWT_SECRET: &str = "test-secret-of-at-least-16-chars";
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    handle: booking_api::startup::ServerHandle,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        // Stop without waiting: the runtime of the test is going away.
+        drop(handle.stop(false));
+    }
+}
+
+/// The app in trust mode on the in-memory stores.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The app with the test settings changed by `change`.
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = Settings::for_tests();
+    settings.server.host = "127.0.0.1".into();
+    settings.server.port = 0;
+    change(&mut settings);
+    let app = Application::build(settings).await.expect("the app builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        handle,
+    }
+}
+
+/// The app in jwt mode.
+pub async fn spawn_jwt_app() -> TestApp {
+    spawn_app_with(|s| {
+        s.auth.mode = AuthMode::Jwt;
+        s.auth.jwt_secret = Secret::new(JWT_SECRET);
+    })
+    .await
+}
+
+/// An HS256 token for `sub`, valid for an hour.
+pub fn token(sub: &str, admin: bool) -> String {
+    token_with(
+        json!({
+            "sub": sub,
+            "exp": chrono::Utc::now().timestamp() + 3600,
+            "role": if admin { "admin" } else { "user" },
+        }),
+        JWT_SECRET,
+    )
+}
+
+pub fn token_with(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+/// A response read whole: status, headers and JSON body.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    async fn read(response: Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("status {status}: body is not JSON: {text:?}"));
+        Self {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Asserts an error answer: the status, a human sentence and the code.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{:?}", self.body);
+        assert_eq!(self.body["code"], code, "{:?}", self.body);
+        assert!(
+            self.body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "error sentence missing: {:?}",
+            self.body
+        );
+    }
+
+    pub fn str(&self, field: &str) -> String {
+        self.body[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {field} in {:?}", self.body))
+            .to_owned()
+    }
+}
+
+/// Who a request is sent as.
+#[derive(Clone, Copy, Debug)]
+pub enum As<'a> {
+    Nobody,
+    /// `X-User-Id` (trust mode).
+    Header(&'a str),
+    /// A bearer token.
+    Bearer(&'a str),
+}
+
+impl TestApp {
+    pub async fn send(&self, method: &str, path: &str, who: As<'_>, body: Option<Value>) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        request = match who {
+            As::Nobody => request,
+            As::Header(user) => request.header("X-User-Id", user),
+            As::Bearer(token) => request.bearer_auth(token),
+        };
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Answer::read(request.send().await.expect("the app answers")).await
+    }
+
+    /// Sends raw bytes as a body.
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let response = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .header("Content-Type", "application/json")
+            .header("X-User-Id", "alice")
+            .body(body)
+            .send()
+            .await
+            .expect("the app answers");
+        Answer::read(response).await
+    }
+
+    pub async fn create_event_as(&self, who: As<'_>, total_seats: u32) -> Answer {
+        let body = json!({
+            "name": "Test concert",
+            "date": "2030-06-01T19:30:00Z",
+            "location": "Main hall",
+            "totalSeats": total_seats,
+        });
+        self.send("POST", "/events", who, Some(body)).await
+    }
+
+    /// Creates an event (trust mode) and returns its id.
+    pub async fn create_event(&self, total_seats: u32) -> i64 {
+        let answer = self.create_event_as(As::Nobody, total_seats).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+        answer.body["eventId"].as_i64().unwrap()
+    }
+
+    pub async fn event(&self, event: i64) -> Answer {
+        self.send("GET", &format!("/events/{event}"), As::Nobody, None)
+            .await
+    }
+
+    pub async fn reserve(&self, event: i64, user: &str, seats: &[&str]) -> Answer {
+        let body = json!({ "userId": user, "seatCodes": seats });
+        self.send(
+            "POST",
+            &format!("/events/{event}/seats/reserve"),
+            As::Nobody,
+            Some(body),
+        )
+        .await
+    }
+
+    /// Reserves (trust mode) and returns the hold id, asserting success.
+    pub async fn hold(&self, event: i64, user: &str, seats: &[&str]) -> String {
+        let answer = self.reserve(event, user, seats).await;
+        assert_eq!(answer.status, StatusCode::CREATED, "{:?}", answer.body);
+        answer.str("holdGroupId")
+    }
+
+    pub async fn confirm(&self, event: i64, user: &str, hold: &str) -> Answer {
+        let body = json!({ "userId": user, "holdGroupId": hold });
+        self.send(
+            "POST",
+            &format!("/events/{event}/seats/confirm"),
+            As::Nobody,
+            Some(body),
+        )
+        .await
+    }
+
+    /// Holds and confirms (trust mode), returning the booking id.
+    pub async fn book(&self, event: i64, user: &str, seats: &[&str]) -> String {
+        let hold = self.hold(event, user, seats).await;
+        let answer = self.confirm(event, user, &hold).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        answer.str("bookingGroupId")
+    }
+
+    pub async fn release(&self, event: i64, user: &str, hold: &str) -> Answer {
+        let body = json!({ "userId": user, "holdGroupId": hold });
+        self.send(
+            "POST",
+            &format!("/events/{event}/seats/release"),
+            As::Nobody,
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn cancel(&self, booking: &str, who: As<'_>) -> Answer {
+        self.send("POST", &format!("/bookings/{booking}/cancel"), who, None)
+            .await
+    }
+
+    pub async fn booking(&self, booking: &str, who: As<'_>) -> Answer {
+        self.send("GET", &format!("/bookings/{booking}"), who, None)
+            .await
+    }
+
+    /// (confirmed, held, available, total) of an event, asserting they add up.
+    pub async fn counts(&self, event: i64) -> (u64, u64, u64, u64) {
+        let answer = self.event(event).await;
+        assert_eq!(answer.status, StatusCode::OK, "{:?}", answer.body);
+        let n = |f: &str| answer.body[f].as_u64().unwrap();
+        let counts = (
+            n("confirmedSeats"),
+            n("heldSeats"),
+            n("availableSeats"),
+            n("total_seats"),
+        );
+        assert_eq!(
+            counts.0 + counts.1 + counts.2,
+            counts.3,
+            "counts do not add up: {counts:?}"
+        );
+        counts
+    }
+}

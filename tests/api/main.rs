@@ -1,0 +1,12 @@
+//! Black-box tests: the real app on port 0, driven over HTTP as a client
+//! would drive it, each test with stores of its own.
+
+mod helpers;
+
+mod bad_input;
+mod bookings;
+mod events;
+mod health;
+mod identity;
+mod race;
+mod rules;
