@@ -122,9 +122,10 @@ impl BookingService {
             return Err(ReserveError::NoSeats);
         }
         let mut seen = HashSet::with_capacity(codes.len());
+        let mut reported = HashSet::new();
         let duplicates: Vec<SeatCode> = codes
             .iter()
-            .filter(|code| !seen.insert(*code))
+            .filter(|code| !seen.insert(*code) && reported.insert(*code))
             .cloned()
             .collect();
         if !duplicates.is_empty() {
@@ -213,6 +214,13 @@ impl BookingService {
             }
         };
         match outcome {
+            ConfirmOutcome::Existing(booking) if booking.status == BookingStatus::Cancelled => {
+                // Confirmed once, then cancelled while this hold was still
+                // pending: the seats are free again, and so is the hold.
+                self.abort_confirm(event_id, id).await;
+                let _ = self.holds.release(event_id, id, user).await;
+                Err(ConfirmError::HoldExpired)
+            }
             ConfirmOutcome::Created(_) | ConfirmOutcome::Existing(_) => {
                 if let Err(error) = self.holds.finish_confirm(&hold).await {
                     // The booking is durable; the seats stay pending, which
