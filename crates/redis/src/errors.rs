@@ -1,0 +1,52 @@
+//! Redis failures in the domain's terms: the domain never sees a
+//! `RedisError`.
+
+use booking_domain::StoreError;
+use deadpool::managed::PoolError;
+use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+pub(crate) const STORE: &str = "redis";
+
+/// Whether the connection the error came from is broken or the server is
+/// refusing service for now: the caller gets a 503, not a 500.
+pub(crate) fn is_unavailable(e: &RedisError) -> bool {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
+        return true;
+    }
+    match e.kind() {
+        ErrorKind::Server(
+            ServerErrorKind::BusyLoading
+            | ServerErrorKind::TryAgain
+            | ServerErrorKind::ClusterDown
+            | ServerErrorKind::MasterDown
+            | ServerErrorKind::ReadOnly,
+        )
+        | ErrorKind::ClusterConnectionNotFound
+        | ErrorKind::AuthenticationFailed => true,
+        // BUSY: a script runs too long; OOM: maxmemory reached. Both pass.
+        _ => matches!(e.code(), Some("BUSY" | "OOM")),
+    }
+}
+
+pub(crate) fn from_redis(e: RedisError) -> StoreError {
+    if is_unavailable(&e) {
+        StoreError::unavailable(STORE, e)
+    } else {
+        StoreError::internal(STORE, e)
+    }
+}
+
+/// A pool that cannot hand out a connection in time means Redis is down
+/// or overloaded; either way the request cannot be served now.
+pub(crate) fn from_pool(e: PoolError<RedisError>) -> StoreError {
+    match e {
+        PoolError::Backend(e) => from_redis(e),
+        other => StoreError::unavailable(STORE, other),
+    }
+}
+
+/// A reply the adapter does not understand: a bug on one side, never a
+/// panic.
+pub(crate) fn unexpected(what: &str, reply: &impl std::fmt::Debug) -> StoreError {
+    StoreError::internal(STORE, format!("unexpected reply to {what}: {reply:?}"))
+}

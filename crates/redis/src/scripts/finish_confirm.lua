@@ -1,0 +1,47 @@
+-- finish_confirm: the booking is durable, so mark its seats booked by it and
+-- forget the hold. Idempotent. Marks the seats even when the hold record is
+-- gone (lost with a flush and reloaded since); does nothing when the mirror
+-- is not loaded, as the next load brings the booking in.
+--
+-- KEYS[1]  <p>:{e:<id>}:loaded
+-- KEYS[2]  <p>:{e:<id>}:seats      zset seat -> ms when it frees (inf: pending or booked)
+-- KEYS[3]  <p>:{e:<id>}:owners     hash seat -> hold id
+-- KEYS[4]  <p>:{e:<id>}:booked     hash seat -> booking id
+-- KEYS[5]  <p>:{e:<id>}:hold:<id>
+-- KEYS[6]  <p>:{e:<id>}:user:<u>   the hold owner's seats
+-- ARGV[1]  hold id (= booking id)
+-- ARGV[2..] the hold's seat numbers
+--
+-- Replies: 1 when the seats are booked, 0 when the mirror is not loaded.
+
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return 0
+end
+local id = ARGV[1]
+for i = 2, #ARGV do
+  local seat = ARGV[i]
+  redis.call('HSET', KEYS[4], seat, id)
+  redis.call('ZADD', KEYS[2], 'inf', seat)
+  -- Booked wins: no hold owns the seat any more, ours or (after a lost
+  -- mirror) another one, whose release must not free it.
+  redis.call('HDEL', KEYS[3], seat)
+  redis.call('ZREM', KEYS[6], id .. ':' .. (i - 1))
+end
+redis.call('DEL', KEYS[5])
+
+-- The user's set lives as long as their longest hold; while one is
+-- pending it does not expire.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if redis.call('ZCOUNT', KEYS[6], 'inf', 'inf') == 0 then
+  local last = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
+  if last[2] then
+    local ms = tonumber(last[2]) - now + 1000
+    if ms > 0 then
+      redis.call('PEXPIRE', KEYS[6], ms)
+    else
+      redis.call('DEL', KEYS[6])
+    end
+  end
+end
+return 1

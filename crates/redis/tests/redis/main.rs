@@ -1,0 +1,12 @@
+//! The Redis adapter against a real Redis (`$BOOKING_TEST_REDIS_URL`, else
+//! the local default): the port contract, then what only Redis can get
+//! wrong. Each test has a key prefix of its own, so they run in parallel.
+
+mod cluster;
+mod contract;
+mod layout;
+mod lost_mirror;
+mod private_server;
+mod reserve_call;
+mod restart;
+mod unavailable;
