@@ -2,17 +2,62 @@
 
 use std::time::Duration;
 
-use booking_api::settings::{AuthMode, Secret};
+use booking_api::settings::{AuthMode, Secret, Storage};
 use booking_api::{Application, Settings};
+use booking_postgres::testing::TestDatabase;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 pub const JWT_SECRET: &str = "test-secret-of-at-least-16-chars";
 
+/// Where a test's app keeps its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stores {
+    Memory,
+    /// The local Postgres (a fresh database) and Redis (a fresh prefix).
+    PostgresRedis,
+}
+
+tokio::task_local! {
+    /// The stores `spawn_app` uses in the current test.
+    pub static STORES: Stores;
+}
+
+/// Runs each test once in memory and once on Postgres and Redis, as
+/// `<test>::in_memory` and `<test>::on_postgres_and_redis`.
+#[macro_export]
+macro_rules! on_both_stores {
+    (async fn $name:ident() $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run() $body
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn in_memory() {
+                $crate::helpers::STORES.scope($crate::helpers::Stores::Memory, run()).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn on_postgres_and_redis() {
+                $crate::helpers::STORES.scope($crate::helpers::Stores::PostgresRedis, run()).await
+            }
+        }
+    };
+}
+
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    pub settings: Settings,
     handle: booking_api::startup::ServerHandle,
+    /// Dropped after the server: the database goes when the test ends.
+    pub database: Option<TestDatabase>,
+}
+
+pub fn test_redis_url() -> String {
+    std::env::var("BOOKING_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 impl Drop for TestApp {
@@ -28,13 +73,29 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// The app with the test settings changed by `change`.
+/// The app with the test settings changed by `change`, on the stores the
+/// test runs on (memory unless `on_both_stores!` says otherwise).
 pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
+    let stores = STORES.try_with(|s| *s).unwrap_or(Stores::Memory);
     let mut settings = Settings::for_tests();
     settings.server.host = "127.0.0.1".into();
     settings.server.port = 0;
+    let database = match stores {
+        Stores::Memory => None,
+        Stores::PostgresRedis => {
+            // The app migrates the empty database itself, as at start-up.
+            let database = TestDatabase::create_empty().await;
+            settings.storage = Storage::PostgresRedis;
+            settings.postgres.url = Secret::new(database.url());
+            settings.redis.url = Secret::new(test_redis_url());
+            settings.redis.key_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
+            Some(database)
+        }
+    };
     change(&mut settings);
-    let app = Application::build(settings).await.expect("the app builds");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("the app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     tokio::spawn(app.run_until_stopped());
@@ -44,7 +105,9 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
             .timeout(Duration::from_secs(30))
             .build()
             .unwrap(),
+        settings,
         handle,
+        database,
     }
 }
 

@@ -4,215 +4,221 @@ use serde_json::json;
 
 use crate::helpers::{spawn_app, spawn_jwt_app, token, token_with, As, JWT_SECRET};
 
-#[tokio::test]
-async fn trust_mode_takes_the_caller_from_the_body_then_the_header() {
-    let app = spawn_app().await;
-    let id = app.create_event(10).await;
-    let path = format!("/events/{id}/seats/reserve");
-    let by_header = app
-        .send(
-            "POST",
-            &path,
-            As::Header("alice"),
-            Some(json!({"seatCodes": ["S1"]})),
-        )
-        .await;
-    assert_eq!(by_header.status, 201);
-    let hold = by_header.str("holdGroupId");
-    // alice owns it: the header names her for confirm as well.
-    let confirm = app
-        .send(
-            "POST",
-            &format!("/events/{id}/seats/confirm"),
-            As::Header("alice"),
-            Some(json!({"holdGroupId": hold})),
-        )
-        .await;
-    assert_eq!(confirm.status, 200, "{:?}", confirm.body);
-    let nobody = app
-        .send(
-            "POST",
-            &path,
-            As::Nobody,
-            Some(json!({"seatCodes": ["S2"]})),
-        )
-        .await;
-    nobody.assert_error(401, "UNAUTHORIZED");
+on_both_stores! {
+    async fn trust_mode_takes_the_caller_from_the_body_then_the_header() {
+        let app = spawn_app().await;
+        let id = app.create_event(10).await;
+        let path = format!("/events/{id}/seats/reserve");
+        let by_header = app
+            .send(
+                "POST",
+                &path,
+                As::Header("alice"),
+                Some(json!({"seatCodes": ["S1"]})),
+            )
+            .await;
+        assert_eq!(by_header.status, 201);
+        let hold = by_header.str("holdGroupId");
+        // alice owns it: the header names her for confirm as well.
+        let confirm = app
+            .send(
+                "POST",
+                &format!("/events/{id}/seats/confirm"),
+                As::Header("alice"),
+                Some(json!({"holdGroupId": hold})),
+            )
+            .await;
+        assert_eq!(confirm.status, 200, "{:?}", confirm.body);
+        let nobody = app
+            .send(
+                "POST",
+                &path,
+                As::Nobody,
+                Some(json!({"seatCodes": ["S2"]})),
+            )
+            .await;
+        nobody.assert_error(401, "UNAUTHORIZED");
+    }
 }
 
-#[tokio::test]
-async fn trust_mode_keeps_bookings_to_their_owner() {
-    let app = spawn_app().await;
-    let id = app.create_event(10).await;
-    let booking = app.book(id, "alice", &["S1"]).await;
-    app.booking(&booking, As::Header("bob"))
-        .await
-        .assert_error(403, "NOT_BOOKING_OWNER");
-    app.cancel(&booking, As::Header("bob"))
-        .await
-        .assert_error(403, "NOT_BOOKING_OWNER");
-    app.booking(&booking, As::Nobody)
-        .await
-        .assert_error(401, "UNAUTHORIZED");
-    app.cancel(&booking, As::Nobody)
-        .await
-        .assert_error(401, "UNAUTHORIZED");
-    assert_eq!(app.counts(id).await.0, 1, "the booking survived");
-}
-
-#[tokio::test]
-async fn jwt_mode_lets_only_admins_create_events() {
-    let app = spawn_jwt_app().await;
-    app.create_event_as(As::Nobody, 10)
-        .await
-        .assert_error(401, "UNAUTHORIZED");
-    app.create_event_as(As::Bearer(&token("alice", false)), 10)
-        .await
-        .assert_error(403, "FORBIDDEN");
-    let created = app
-        .create_event_as(As::Bearer(&token("boss", true)), 10)
-        .await;
-    assert_eq!(created.status, 201);
-}
-
-#[tokio::test]
-async fn jwt_mode_refuses_bad_tokens() {
-    let app = spawn_jwt_app().await;
-    let id = app
-        .create_event_as(As::Bearer(&token("boss", true)), 10)
-        .await
-        .body["eventId"]
-        .as_i64()
-        .unwrap();
-    let path = format!("/events/{id}/seats/reserve");
-    let body = || Some(json!({"seatCodes": ["S1"]}));
-    let now = chrono::Utc::now().timestamp();
-    let expired = token_with(json!({"sub": "alice", "exp": now - 3600}), JWT_SECRET);
-    let wrong_key = token_with(
-        json!({"sub": "alice", "exp": now + 3600}),
-        "another-secret-entirely",
-    );
-    let no_sub = token_with(json!({"exp": now + 3600}), JWT_SECRET);
-    let no_exp = token_with(json!({"sub": "alice"}), JWT_SECRET);
-    for bad in [
-        expired.as_str(),
-        wrong_key.as_str(),
-        no_sub.as_str(),
-        no_exp.as_str(),
-        "garbage",
-    ] {
-        app.send("POST", &path, As::Bearer(bad), body())
+on_both_stores! {
+    async fn trust_mode_keeps_bookings_to_their_owner() {
+        let app = spawn_app().await;
+        let id = app.create_event(10).await;
+        let booking = app.book(id, "alice", &["S1"]).await;
+        app.booking(&booking, As::Header("bob"))
+            .await
+            .assert_error(403, "NOT_BOOKING_OWNER");
+        app.cancel(&booking, As::Header("bob"))
+            .await
+            .assert_error(403, "NOT_BOOKING_OWNER");
+        app.booking(&booking, As::Nobody)
             .await
             .assert_error(401, "UNAUTHORIZED");
-    }
-    app.send("POST", &path, As::Nobody, body())
-        .await
-        .assert_error(401, "UNAUTHORIZED");
-    // trust-mode naming means nothing here.
-    app.send("POST", &path, As::Header("alice"), body())
-        .await
-        .assert_error(401, "UNAUTHORIZED");
-    assert_eq!(app.counts(id).await, (0, 0, 10, 10));
-}
-
-#[tokio::test]
-async fn jwt_mode_refuses_a_body_user_other_than_the_token() {
-    let app = spawn_jwt_app().await;
-    let id = app
-        .create_event_as(As::Bearer(&token("boss", true)), 10)
-        .await
-        .body["eventId"]
-        .as_i64()
-        .unwrap();
-    let alice = token("alice", false);
-    let path = format!("/events/{id}/seats/reserve");
-    let mismatch = app
-        .send(
-            "POST",
-            &path,
-            As::Bearer(&alice),
-            Some(json!({"userId": "bob", "seatCodes": ["S1"]})),
-        )
-        .await;
-    mismatch.assert_error(403, "FORBIDDEN");
-    let same = app
-        .send(
-            "POST",
-            &path,
-            As::Bearer(&alice),
-            Some(json!({"userId": "alice", "seatCodes": ["S1"]})),
-        )
-        .await;
-    assert_eq!(same.status, 201);
-}
-
-#[tokio::test]
-async fn jwt_mode_keeps_holds_and_bookings_to_their_owner_and_admins() {
-    let app = spawn_jwt_app().await;
-    let id = app
-        .create_event_as(As::Bearer(&token("boss", true)), 10)
-        .await
-        .body["eventId"]
-        .as_i64()
-        .unwrap();
-    let (alice, bob, admin) = (
-        token("alice", false),
-        token("bob", false),
-        token("boss", true),
-    );
-    let reserve = |seat: &'static str| {
-        let alice = alice.clone();
-        let app = &app;
-        async move {
-            app.send(
-                "POST",
-                &format!("/events/{id}/seats/reserve"),
-                As::Bearer(&alice),
-                Some(json!({"seatCodes": [seat]})),
-            )
+        app.cancel(&booking, As::Nobody)
             .await
-            .str("holdGroupId")
+            .assert_error(401, "UNAUTHORIZED");
+        assert_eq!(app.counts(id).await.0, 1, "the booking survived");
+    }
+}
+
+on_both_stores! {
+    async fn jwt_mode_lets_only_admins_create_events() {
+        let app = spawn_jwt_app().await;
+        app.create_event_as(As::Nobody, 10)
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+        app.create_event_as(As::Bearer(&token("alice", false)), 10)
+            .await
+            .assert_error(403, "FORBIDDEN");
+        let created = app
+            .create_event_as(As::Bearer(&token("boss", true)), 10)
+            .await;
+        assert_eq!(created.status, 201);
+    }
+}
+
+on_both_stores! {
+    async fn jwt_mode_refuses_bad_tokens() {
+        let app = spawn_jwt_app().await;
+        let id = app
+            .create_event_as(As::Bearer(&token("boss", true)), 10)
+            .await
+            .body["eventId"]
+            .as_i64()
+            .unwrap();
+        let path = format!("/events/{id}/seats/reserve");
+        let body = || Some(json!({"seatCodes": ["S1"]}));
+        let now = chrono::Utc::now().timestamp();
+        let expired = token_with(json!({"sub": "alice", "exp": now - 3600}), JWT_SECRET);
+        let wrong_key = token_with(
+            json!({"sub": "alice", "exp": now + 3600}),
+            "another-secret-entirely",
+        );
+        let no_sub = token_with(json!({"exp": now + 3600}), JWT_SECRET);
+        let no_exp = token_with(json!({"sub": "alice"}), JWT_SECRET);
+        for bad in [
+            expired.as_str(),
+            wrong_key.as_str(),
+            no_sub.as_str(),
+            no_exp.as_str(),
+            "garbage",
+        ] {
+            app.send("POST", &path, As::Bearer(bad), body())
+                .await
+                .assert_error(401, "UNAUTHORIZED");
         }
-    };
-    let hold = reserve("S1").await;
-    let confirm_path = format!("/events/{id}/seats/confirm");
-    let release_path = format!("/events/{id}/seats/release");
-    let hold_body = || Some(json!({"holdGroupId": hold}));
-    app.send("POST", &confirm_path, As::Bearer(&bob), hold_body())
-        .await
-        .assert_error(403, "NOT_HOLD_OWNER");
-    app.send("POST", &release_path, As::Bearer(&bob), hold_body())
-        .await
-        .assert_error(403, "NOT_HOLD_OWNER");
-    app.send("POST", &confirm_path, As::Nobody, hold_body())
-        .await
-        .assert_error(401, "UNAUTHORIZED");
-    let confirmed = app
-        .send("POST", &confirm_path, As::Bearer(&alice), hold_body())
-        .await;
-    assert_eq!(confirmed.status, 200);
+        app.send("POST", &path, As::Nobody, body())
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+        // trust-mode naming means nothing here.
+        app.send("POST", &path, As::Header("alice"), body())
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+        assert_eq!(app.counts(id).await, (0, 0, 10, 10));
+    }
+}
 
-    app.booking(&hold, As::Bearer(&bob))
-        .await
-        .assert_error(403, "NOT_BOOKING_OWNER");
-    app.cancel(&hold, As::Bearer(&bob))
-        .await
-        .assert_error(403, "NOT_BOOKING_OWNER");
-    app.booking(&hold, As::Nobody)
-        .await
-        .assert_error(401, "UNAUTHORIZED");
-    assert_eq!(app.booking(&hold, As::Bearer(&alice)).await.status, 200);
-    assert_eq!(app.booking(&hold, As::Bearer(&admin)).await.status, 200);
-    assert_eq!(app.cancel(&hold, As::Bearer(&admin)).await.status, 200);
+on_both_stores! {
+    async fn jwt_mode_refuses_a_body_user_other_than_the_token() {
+        let app = spawn_jwt_app().await;
+        let id = app
+            .create_event_as(As::Bearer(&token("boss", true)), 10)
+            .await
+            .body["eventId"]
+            .as_i64()
+            .unwrap();
+        let alice = token("alice", false);
+        let path = format!("/events/{id}/seats/reserve");
+        let mismatch = app
+            .send(
+                "POST",
+                &path,
+                As::Bearer(&alice),
+                Some(json!({"userId": "bob", "seatCodes": ["S1"]})),
+            )
+            .await;
+        mismatch.assert_error(403, "FORBIDDEN");
+        let same = app
+            .send(
+                "POST",
+                &path,
+                As::Bearer(&alice),
+                Some(json!({"userId": "alice", "seatCodes": ["S1"]})),
+            )
+            .await;
+        assert_eq!(same.status, 201);
+    }
+}
 
-    let second = reserve("S2").await;
-    let release = app
-        .send(
-            "POST",
-            &release_path,
-            As::Bearer(&alice),
-            Some(json!({"holdGroupId": second})),
-        )
-        .await;
-    assert_eq!(release.status, 200);
+on_both_stores! {
+    async fn jwt_mode_keeps_holds_and_bookings_to_their_owner_and_admins() {
+        let app = spawn_jwt_app().await;
+        let id = app
+            .create_event_as(As::Bearer(&token("boss", true)), 10)
+            .await
+            .body["eventId"]
+            .as_i64()
+            .unwrap();
+        let (alice, bob, admin) = (
+            token("alice", false),
+            token("bob", false),
+            token("boss", true),
+        );
+        let reserve = |seat: &'static str| {
+            let alice = alice.clone();
+            let app = &app;
+            async move {
+                app.send(
+                    "POST",
+                    &format!("/events/{id}/seats/reserve"),
+                    As::Bearer(&alice),
+                    Some(json!({"seatCodes": [seat]})),
+                )
+                .await
+                .str("holdGroupId")
+            }
+        };
+        let hold = reserve("S1").await;
+        let confirm_path = format!("/events/{id}/seats/confirm");
+        let release_path = format!("/events/{id}/seats/release");
+        let hold_body = || Some(json!({"holdGroupId": hold}));
+        app.send("POST", &confirm_path, As::Bearer(&bob), hold_body())
+            .await
+            .assert_error(403, "NOT_HOLD_OWNER");
+        app.send("POST", &release_path, As::Bearer(&bob), hold_body())
+            .await
+            .assert_error(403, "NOT_HOLD_OWNER");
+        app.send("POST", &confirm_path, As::Nobody, hold_body())
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+        let confirmed = app
+            .send("POST", &confirm_path, As::Bearer(&alice), hold_body())
+            .await;
+        assert_eq!(confirmed.status, 200);
+
+        app.booking(&hold, As::Bearer(&bob))
+            .await
+            .assert_error(403, "NOT_BOOKING_OWNER");
+        app.cancel(&hold, As::Bearer(&bob))
+            .await
+            .assert_error(403, "NOT_BOOKING_OWNER");
+        app.booking(&hold, As::Nobody)
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+        assert_eq!(app.booking(&hold, As::Bearer(&alice)).await.status, 200);
+        assert_eq!(app.booking(&hold, As::Bearer(&admin)).await.status, 200);
+        assert_eq!(app.cancel(&hold, As::Bearer(&admin)).await.status, 200);
+
+        let second = reserve("S2").await;
+        let release = app
+            .send(
+                "POST",
+                &release_path,
+                As::Bearer(&alice),
+                Some(json!({"holdGroupId": second})),
+            )
+            .await;
+        assert_eq!(release.status, 200);
+    }
 }

@@ -1,6 +1,7 @@
 //! Black-box tests: the real app on port 0, driven over HTTP as a client
 //! would drive it, each test with stores of its own.
 
+#[macro_use]
 mod helpers;
 
 mod bad_input;
@@ -9,4 +10,5 @@ mod events;
 mod health;
 mod identity;
 mod race;
+mod real_stores;
 mod rules;

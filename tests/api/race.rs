@@ -55,8 +55,9 @@ pub async fn sixty_four_buyers_race(app: &TestApp) {
     assert_eq!(confirmed + available, total);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sixty_four_concurrent_buyers_never_book_a_seat_twice() {
-    let app = spawn_app().await;
-    sixty_four_buyers_race(&app).await;
+on_both_stores! {
+    async fn sixty_four_concurrent_buyers_never_book_a_seat_twice() {
+        let app = spawn_app().await;
+        sixty_four_buyers_race(&app).await;
+    }
 }

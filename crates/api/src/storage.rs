@@ -1,11 +1,19 @@
 //! Picks and builds the adapters that `storage` names.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use booking_domain::{BookingRepo, BookingService, HoldStore};
+use anyhow::Context;
+use booking_domain::{BookingRepo, BookingService, HoldStore, StoreError};
 use booking_memory::{MemoryBookingRepo, MemoryHoldStore};
+use booking_postgres::PostgresRepo;
+use booking_redis::RedisHoldStore;
 
 use crate::settings::{Settings, Storage};
+
+/// How long start-up waits for Postgres to come up before giving up: long
+/// enough for a database started beside the api (compose, CI) to be ready.
+const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
 
 /// Builds the service on the configured stores. Postgres migrations run
 /// here, before the first request.
@@ -15,7 +23,39 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<BookingService> {
             Arc::new(MemoryHoldStore::new()),
             Arc::new(MemoryBookingRepo::new()),
         ),
-        Storage::PostgresRedis => anyhow::bail!("postgres_redis storage is not wired yet"),
+        Storage::PostgresRedis => {
+            let repo =
+                PostgresRepo::connect(settings.postgres.url.expose(), settings.postgres.pool_size)
+                    .context("postgres.url is not a valid Postgres URL")?;
+            migrate(&repo).await?;
+            let holds = RedisHoldStore::connect(
+                settings.redis.url.expose(),
+                &settings.redis.key_prefix,
+                settings.redis.pool_size,
+            )
+            .context("redis.url is not a valid Redis URL")?;
+            // Redis is not needed to start: while it is down, requests that
+            // need it get 503, and it is used as soon as it is back.
+            (Arc::new(holds), Arc::new(repo))
+        }
     };
     Ok(BookingService::new(holds, repo, settings.limits()))
+}
+
+async fn migrate(repo: &PostgresRepo) -> anyhow::Result<()> {
+    let started = tokio::time::Instant::now();
+    loop {
+        match repo.migrate().await {
+            Ok(()) => return Ok(()),
+            Err(StoreError::Unavailable { .. }) if started.elapsed() < STARTUP_PATIENCE => {
+                tracing::warn!("Postgres is not reachable yet; retrying the migrations");
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            Err(error) => {
+                return Err(anyhow::Error::new(error).context(
+                    "cannot apply the database migrations (is Postgres up at postgres.url?)",
+                ))
+            }
+        }
+    }
 }
