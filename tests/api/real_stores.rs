@@ -420,3 +420,76 @@ async fn a_flash_sale_sells_every_seat_once_even_when_redis_is_flushed_mid_sale(
         .await
         .assert_error(409, "SEATS_UNAVAILABLE");
 }
+
+/// The Redis store the app uses, opened beside it, to leave a confirm half
+/// done as a crashed process would.
+fn same_hold_store(app: &TestApp) -> booking_redis::RedisHoldStore {
+    booking_redis::RedisHoldStore::connect(
+        app.settings.redis.url.expose(),
+        &app.settings.redis.key_prefix,
+        2,
+    )
+    .unwrap()
+}
+
+async fn crash_mid_confirm(app: &TestApp, event: i64, hold: &str) -> booking_domain::Hold {
+    use booking_domain::HoldStore;
+    let id = booking_domain::HoldId::parse(hold).unwrap();
+    let event = booking_domain::EventId::new(event).unwrap();
+    let user = booking_domain::UserId::parse("alice").unwrap();
+    match same_hold_store(app)
+        .begin_confirm(event, id, &user)
+        .await
+        .unwrap()
+    {
+        booking_domain::BeginConfirm::Pending(hold) => hold,
+        other => panic!("the hold should go pending, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirm_that_died_before_its_commit_gives_the_seats_back() {
+    let app = spawn_real_app(|s| {
+        s.holds.ttl_seconds = 1;
+        s.holds.pending_grace_seconds = 2;
+    })
+    .await;
+    let event = app.create_event(10).await;
+    let hold = app.hold(event, "alice", &["S1", "S2"]).await;
+    crash_mid_confirm(&app, event, &hold).await;
+    // Pending seats do not expire with the hold: they stay taken...
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    app.reserve(event, "bob", &["S1"])
+        .await
+        .assert_error(409, "SEATS_UNAVAILABLE");
+    // ...until the confirm is past its grace and Postgres says it never
+    // committed: then they are free.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.hold(event, "bob", &["S1"]).await;
+    assert_eq!(app.counts(event).await, (0, 1, 9, 10));
+    assert_eq!(confirmed_rows(&app, event).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_confirm_that_died_after_its_commit_ends_booked() {
+    use booking_domain::BookingRepo;
+    let app = spawn_real_app(|s| s.holds.pending_grace_seconds = 1).await;
+    let event = app.create_event(10).await;
+    let hold = app.hold(event, "alice", &["S1", "S2"]).await;
+    let pending = crash_mid_confirm(&app, event, &hold).await;
+    let repo = app.database.as_ref().unwrap().repo();
+    assert!(matches!(
+        repo.confirm(&pending).await.unwrap(),
+        booking_domain::ConfirmOutcome::Created(_)
+    ));
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Reading the event settles the dead confirm: the seats are booked.
+    assert_eq!(app.counts(event).await, (2, 0, 8, 10));
+    app.reserve(event, "bob", &["S2"])
+        .await
+        .assert_error(409, "SEATS_UNAVAILABLE");
+    assert_eq!(app.booking(&hold, As::Header("alice")).await.status, 200);
+    // The owner's retry answers as a successful confirm does.
+    assert_eq!(app.confirm(event, "alice", &hold).await.status, 200);
+    assert_eq!(confirmed_rows(&app, event).await, 2);
+}

@@ -10,7 +10,13 @@ async fn main() -> anyhow::Result<()> {
         }
     };
     telemetry::init(&settings.log);
-    let app = Application::build(settings).await?;
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!("booking-api cannot start: {error:#}");
+            std::process::exit(1);
+        }
+    };
     app.run_until_stopped().await?;
     tracing::info!("stopped");
     Ok(())

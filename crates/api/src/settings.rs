@@ -72,6 +72,9 @@ pub struct ServerSettings {
 pub struct HoldSettings {
     /// How long a hold lasts before its seats go back.
     pub ttl_seconds: u64,
+    /// How long a confirm may stay unfinished before it is presumed dead
+    /// (crashed process, store failure) and settled from Postgres.
+    pub pending_grace_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -292,6 +295,7 @@ impl Settings {
             max_seats_per_hold: self.limits.max_seats_per_hold,
             max_held_seats_per_user: self.limits.max_held_seats_per_user,
             hold_ttl: Duration::from_secs(self.holds.ttl_seconds),
+            pending_grace: Duration::from_secs(self.holds.pending_grace_seconds),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! same way.
 
 use std::net::TcpListener;
+
+use anyhow::Context;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -38,7 +40,9 @@ impl Application {
         }
         let service = web::Data::new(storage::connect(&settings).await?);
         let auth = web::Data::new(Authenticator::new(&settings.auth));
-        let listener = TcpListener::bind((settings.server.host.as_str(), settings.server.port))?;
+        let (host, port) = (settings.server.host.as_str(), settings.server.port);
+        let listener = TcpListener::bind((host, port))
+            .with_context(|| format!("cannot listen on {host}:{port}"))?;
         let port = listener.local_addr()?.port();
         let body_limit = web::PayloadConfig::new(settings.server.max_body_bytes);
         let mut server = HttpServer::new(move || {

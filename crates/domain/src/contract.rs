@@ -80,6 +80,9 @@ macro_rules! hold_store_contract {
             loading_keeps_holds_but_booked_seats_win,
             events_do_not_share_seats,
             concurrent_reserves_never_hold_a_seat_twice,
+            a_load_that_was_not_begun_is_stale,
+            a_confirm_finished_while_loading_stays_booked,
+            confirms_pending_too_long_are_listed_as_stale,
             info_reports_a_version_and_a_clock,
         );
     };

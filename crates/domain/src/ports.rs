@@ -2,6 +2,8 @@
 //! its contract; the memory, Postgres and Redis adapters obey the same text,
 //! and one contract test suite checks them all.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 
 use crate::{
@@ -35,6 +37,14 @@ pub enum BeginConfirm {
     NotOwner,
     /// The store has no booked-seat mirror for the event; nothing changed.
     NotLoaded,
+}
+
+/// What a load did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadOutcome {
+    Loaded,
+    /// The load was not begun, or the store lost it since; nothing changed.
+    Stale,
 }
 
 /// What a release did.
@@ -87,8 +97,9 @@ pub trait HoldStore: Send + Sync {
     /// Marks the hold's seats booked by booking `hold.id` (its own id) and
     /// forgets the hold, once its booking is durable. MUST be idempotent.
     /// MUST mark the seats booked even when the hold record is gone (lost
-    /// with a flush and reloaded since); MUST do nothing when the event's
-    /// mirror is not loaded (the next load brings the booking in).
+    /// with a flush and reloaded since), and while a load is begun; MUST do
+    /// nothing when the mirror is neither loaded nor being loaded (the next
+    /// load reads the booking from the source of truth).
     async fn finish_confirm(&self, hold: &Hold) -> Result<(), StoreError>;
 
     /// Puts a pending hold back: held again until its original expiry, or
@@ -116,14 +127,45 @@ pub trait HoldStore: Send + Sync {
         seats: &[SeatNo],
     ) -> Result<(), StoreError>;
 
-    /// Booked and held seat counts of the event, or `None` when its mirror
-    /// is not loaded.
-    async fn counts(&self, event: EventId) -> Result<Option<SeatCounts>, StoreError>;
+    /// Booked and held seat counts of the event, and how many holds have
+    /// been pending for longer than `stale_after`, or `None` when its
+    /// mirror is not loaded.
+    async fn counts(
+        &self,
+        event: EventId,
+        stale_after: Duration,
+    ) -> Result<Option<SeatCounts>, StoreError>;
 
-    /// Loads the event's booked seats (each with its booking id) from the
-    /// source of truth and marks the mirror loaded. Holds already present
-    /// are kept; seats in `booked` win over them.
-    async fn load(&self, event: EventId, booked: &[(SeatNo, HoldId)]) -> Result<(), StoreError>;
+    /// Starts loading the event's mirror: call before reading the booked
+    /// seats from the source of truth, then pass them to `load`.
+    ///
+    /// From here until `load`, `finish_confirm` MUST mark its seats booked
+    /// even though the mirror is not loaded yet, so a booking committed
+    /// after the caller's read is not lost. If the store loses its data in
+    /// between, `load` MUST answer `Stale`.
+    async fn begin_load(&self, event: EventId) -> Result<(), StoreError>;
+
+    /// Merges the event's booked seats (each with its booking id) into the
+    /// mirror and marks it loaded, then answers `Loaded`. Holds already
+    /// present are kept; seats in `booked` win over them; booked seats
+    /// already in the mirror stay. MUST answer `Stale` and mark nothing
+    /// when no `begin_load` of the event is in effect (never begun, or lost
+    /// since): the caller's read may predate a booking the store missed.
+    async fn load(
+        &self,
+        event: EventId,
+        booked: &[(SeatNo, HoldId)],
+    ) -> Result<LoadOutcome, StoreError>;
+
+    /// Holds of the event that have been pending for longer than
+    /// `older_than`: confirms that crashed or could not finish. The caller
+    /// asks the source of truth whether each was booked, then finishes or
+    /// aborts it. MUST NOT return holds that are not pending.
+    async fn stale_pending(
+        &self,
+        event: EventId,
+        older_than: Duration,
+    ) -> Result<Vec<Hold>, StoreError>;
 
     /// The store's version and clock, for health checks.
     async fn info(&self) -> Result<StoreInfo, StoreError>;

@@ -12,9 +12,9 @@ use tracing::{instrument, warn};
 use crate::{
     Availability, BeginConfirm, Booking, BookingRepo, BookingStatus, Caller, CancelError,
     CancelOutcome, ConfirmError, ConfirmOutcome, CreateEventError, Event, EventDetailsError,
-    EventId, Hold, HoldId, HoldRequest, HoldStore, NewEvent, ReleaseError, ReleaseOutcome,
-    ReserveError, ReserveOutcome, SeatCode, SeatCounts, SeatNo, StoreError, StoreInfo, UserId,
-    ViewBookingError,
+    EventId, Hold, HoldId, HoldRequest, HoldStore, LoadOutcome, NewEvent, ReleaseError,
+    ReleaseOutcome, ReserveError, ReserveOutcome, SeatCode, SeatCounts, SeatNo, StoreError,
+    StoreInfo, UserId, ViewBookingError,
 };
 use cache::EventCache;
 
@@ -25,6 +25,10 @@ pub struct Limits {
     pub max_seats_per_hold: u32,
     pub max_held_seats_per_user: u32,
     pub hold_ttl: Duration,
+    /// How long a confirm may stay pending before it is presumed dead (its
+    /// process crashed, or the hold store failed as it finished) and is
+    /// reconciled from the repo. Far above any real confirm's duration.
+    pub pending_grace: Duration,
 }
 
 impl Default for Limits {
@@ -34,6 +38,7 @@ impl Default for Limits {
             max_seats_per_hold: 10,
             max_held_seats_per_user: 20,
             hold_ttl: Duration::from_secs(300),
+            pending_grace: Duration::from_secs(30),
         }
     }
 }
@@ -86,7 +91,7 @@ impl BookingService {
         // A new event has no bookings; marking its mirror loaded now saves
         // the first reserve a trip to the repo. If the hold store is down,
         // that first reserve loads it instead.
-        if let Err(error) = self.holds.load(event.id, &[]).await {
+        if let Err(error) = self.load(event.id, &[]).await {
             warn!(event = %event.id, error = %error, "could not mark a new event loaded");
         }
         Ok(event)
@@ -156,12 +161,20 @@ impl BookingService {
             ttl: self.limits.hold_ttl,
             max_held_per_user: self.limits.max_held_seats_per_user,
         };
-        let mut reloaded = false;
+        let (mut reloaded, mut reconciled) = (false, false);
         loop {
             match self.holds.reserve(&request).await? {
                 ReserveOutcome::Held(hold) => return Ok(hold),
                 ReserveOutcome::Unavailable(seats) => {
-                    return Err(ReserveError::SeatsUnavailable(codes_of(&seats)))
+                    // Seats of a dead confirm block until it is reconciled:
+                    // do that, and if it freed anything, try once more.
+                    if !reconciled {
+                        reconciled = true;
+                        if self.reconcile_pending(event_id).await? > 0 {
+                            continue;
+                        }
+                    }
+                    return Err(ReserveError::SeatsUnavailable(codes_of(&seats)));
                 }
                 ReserveOutcome::HoldLimit { held } => {
                     return Err(ReserveError::HoldLimit {
@@ -324,12 +337,22 @@ impl BookingService {
     }
 
     async fn counts(&self, id: EventId) -> Result<SeatCounts, StoreError> {
-        if let Some(counts) = self.holds.counts(id).await? {
+        let grace = self.limits.pending_grace;
+        let counts = match self.holds.counts(id, grace).await? {
+            Some(counts) => counts,
+            None => {
+                self.reload(id).await?;
+                self.holds
+                    .counts(id, grace)
+                    .await?
+                    .ok_or_else(|| not_loaded_after_reload(id))?
+            }
+        };
+        if counts.stale_pending == 0 || self.reconcile_pending(id).await? == 0 {
             return Ok(counts);
         }
-        self.reload(id).await?;
         self.holds
-            .counts(id)
+            .counts(id, grace)
             .await?
             .ok_or_else(|| not_loaded_after_reload(id))
     }
@@ -382,8 +405,52 @@ impl BookingService {
 
     /// Loads the event's booked seats from the repo into the hold store.
     async fn reload(&self, id: EventId) -> Result<(), StoreError> {
-        let booked = self.repo.booked_seats(id).await?;
-        self.holds.load(id, &booked).await
+        // Stale means the hold store lost its data while we read the repo;
+        // the read may miss a booking it also lost, so read again.
+        for _ in 0..3 {
+            self.holds.begin_load(id).await?;
+            let booked = self.repo.booked_seats(id).await?;
+            if self.holds.load(id, &booked).await? == LoadOutcome::Loaded {
+                return Ok(());
+            }
+        }
+        Err(StoreError::unavailable(
+            "hold store",
+            format!("event {id} could not be loaded: the store kept losing its data"),
+        ))
+    }
+
+    /// A new event has no bookings to read.
+    async fn load(&self, id: EventId, booked: &[(SeatNo, HoldId)]) -> Result<(), StoreError> {
+        self.holds.begin_load(id).await?;
+        match self.holds.load(id, booked).await? {
+            LoadOutcome::Loaded => Ok(()),
+            LoadOutcome::Stale => self.reload(id).await,
+        }
+    }
+
+    /// Settles confirms that have been pending too long (their process
+    /// died, or the hold store failed as they finished): the repo decides
+    /// whether each was booked. Returns how many were settled.
+    async fn reconcile_pending(&self, id: EventId) -> Result<usize, StoreError> {
+        let stale = self
+            .holds
+            .stale_pending(id, self.limits.pending_grace)
+            .await?;
+        for hold in &stale {
+            match self.repo.booking(hold.id).await? {
+                Some(booking) if booking.status == BookingStatus::Confirmed => {
+                    self.holds.finish_confirm(hold).await?;
+                }
+                Some(_) => {
+                    self.holds.abort_confirm(id, hold.id).await?;
+                    self.holds.release(id, hold.id, &hold.user).await?;
+                }
+                None => self.holds.abort_confirm(id, hold.id).await?,
+            }
+            tracing::info!(event = %id, hold = %hold.id, "reconciled a stale confirm");
+        }
+        Ok(stale.len())
     }
 }
 

@@ -1,10 +1,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_domain::{
-    BeginConfirm, EventId, Hold, HoldId, HoldRequest, HoldStore, ReleaseOutcome, ReserveOutcome,
-    SeatCounts, SeatNo, StoreError, StoreInfo, UserId,
+    BeginConfirm, EventId, Hold, HoldId, HoldRequest, HoldStore, LoadOutcome, ReleaseOutcome,
+    ReserveOutcome, SeatCounts, SeatNo, StoreError, StoreInfo, UserId,
 };
 use chrono::{DateTime, Utc};
 
@@ -18,6 +19,9 @@ pub struct MemoryHoldStore {
 
 #[derive(Debug, Default)]
 struct EventSeats {
+    /// Set by `load`; until then reserve, confirm and counts answer "not
+    /// loaded", as the Redis store does before its marker is set.
+    loaded: bool,
     booked: HashMap<SeatNo, HoldId>,
     holds: HashMap<HoldId, HoldEntry>,
     /// Which live hold has each seat; entries of expired holds are purged
@@ -28,12 +32,17 @@ struct EventSeats {
 #[derive(Debug, Clone)]
 struct HoldEntry {
     hold: Hold,
-    pending: bool,
+    /// When its confirm began, while it is pending.
+    pending_since: Option<DateTime<Utc>>,
 }
 
 impl HoldEntry {
     fn live(&self, now: DateTime<Utc>) -> bool {
-        self.pending || self.hold.expires_at > now
+        self.pending_since.is_some() || self.hold.expires_at > now
+    }
+
+    fn stale(&self, before: DateTime<Utc>) -> bool {
+        self.pending_since.is_some_and(|since| since < before)
     }
 }
 
@@ -95,13 +104,19 @@ impl MemoryHoldStore {
         let mut seats = event.lock().unwrap_or_else(|e| e.into_inner());
         Some(f(&mut seats))
     }
+
+    /// As `with_event`, but `None` too while the event is not loaded.
+    fn with_loaded_event<T>(&self, id: EventId, f: impl FnOnce(&mut EventSeats) -> T) -> Option<T> {
+        self.with_event(id, |seats| seats.loaded.then(|| f(seats)))
+            .flatten()
+    }
 }
 
 #[async_trait]
 impl HoldStore for MemoryHoldStore {
     async fn reserve(&self, request: &HoldRequest) -> Result<ReserveOutcome, StoreError> {
         let now = Utc::now();
-        let outcome = self.with_event(request.event, |seats| {
+        let outcome = self.with_loaded_event(request.event, |seats| {
             seats.purge_expired(now);
             let taken: Vec<SeatNo> = request
                 .seats
@@ -130,7 +145,7 @@ impl HoldStore for MemoryHoldStore {
                 hold.id,
                 HoldEntry {
                     hold: hold.clone(),
-                    pending: false,
+                    pending_since: None,
                 },
             );
             ReserveOutcome::Held(hold)
@@ -154,13 +169,13 @@ impl HoldStore for MemoryHoldStore {
         user: &UserId,
     ) -> Result<BeginConfirm, StoreError> {
         let now = Utc::now();
-        let outcome = self.with_event(event, |seats| {
+        let outcome = self.with_loaded_event(event, |seats| {
             seats.purge_expired(now);
             match seats.holds.get_mut(&id) {
                 None => BeginConfirm::NotFound,
                 Some(entry) if &entry.hold.user != user => BeginConfirm::NotOwner,
                 Some(entry) => {
-                    entry.pending = true;
+                    entry.pending_since.get_or_insert(now);
                     BeginConfirm::Pending(entry.hold.clone())
                 }
             }
@@ -169,6 +184,8 @@ impl HoldStore for MemoryHoldStore {
     }
 
     async fn finish_confirm(&self, hold: &Hold) -> Result<(), StoreError> {
+        // An event is in the map once a load has begun: from then on a
+        // finished confirm must be marked, as the load may not know it.
         self.with_event(hold.event, |seats| {
             seats.forget(hold.id);
             for seat in &hold.seats {
@@ -187,7 +204,7 @@ impl HoldStore for MemoryHoldStore {
         let now = Utc::now();
         self.with_event(event, |seats| {
             if let Some(entry) = seats.holds.get_mut(&id) {
-                entry.pending = false;
+                entry.pending_since = None;
             }
             seats.purge_expired(now);
         });
@@ -205,7 +222,7 @@ impl HoldStore for MemoryHoldStore {
             seats.purge_expired(now);
             match seats.holds.get(&id) {
                 None => ReleaseOutcome::NotFound,
-                Some(entry) if entry.pending => ReleaseOutcome::NotFound,
+                Some(entry) if entry.pending_since.is_some() => ReleaseOutcome::NotFound,
                 Some(entry) if &entry.hold.user != user => ReleaseOutcome::NotOwner,
                 Some(_) => {
                     seats.forget(id);
@@ -232,32 +249,70 @@ impl HoldStore for MemoryHoldStore {
         Ok(())
     }
 
-    async fn counts(&self, event: EventId) -> Result<Option<SeatCounts>, StoreError> {
+    async fn counts(
+        &self,
+        event: EventId,
+        stale_after: Duration,
+    ) -> Result<Option<SeatCounts>, StoreError> {
         let now = Utc::now();
-        Ok(self.with_event(event, |seats| SeatCounts {
-            booked: seats.booked.len() as u32,
-            held: seats
-                .holds
-                .values()
-                .filter(|entry| entry.live(now))
-                .map(|entry| entry.hold.seats.len() as u32)
-                .sum(),
-        }))
+        let before = now - stale_after;
+        Ok(self
+            .with_event(event, |seats| {
+                if !seats.loaded {
+                    return None;
+                }
+                let live = seats.holds.values().filter(|entry| entry.live(now));
+                Some(SeatCounts {
+                    booked: seats.booked.len() as u32,
+                    held: live
+                        .clone()
+                        .map(|entry| entry.hold.seats.len() as u32)
+                        .sum(),
+                    stale_pending: live.filter(|entry| entry.stale(before)).count() as u32,
+                })
+            })
+            .flatten())
     }
 
-    async fn load(&self, event: EventId, booked: &[(SeatNo, HoldId)]) -> Result<(), StoreError> {
-        let entry = {
-            let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
-            events.entry(event).or_default().clone()
-        };
-        let mut seats = entry.lock().unwrap_or_else(|e| e.into_inner());
-        for (seat, booking) in booked {
-            seats.booked.insert(*seat, *booking);
-            if let Some(other) = seats.seat_holds.remove(seat) {
-                seats.forget(other);
-            }
-        }
+    async fn begin_load(&self, event: EventId) -> Result<(), StoreError> {
+        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        events.entry(event).or_default();
         Ok(())
+    }
+
+    async fn load(
+        &self,
+        event: EventId,
+        booked: &[(SeatNo, HoldId)],
+    ) -> Result<LoadOutcome, StoreError> {
+        let outcome = self.with_event(event, |seats| {
+            for (seat, booking) in booked {
+                seats.booked.insert(*seat, *booking);
+                if let Some(other) = seats.seat_holds.remove(seat) {
+                    seats.forget(other);
+                }
+            }
+            seats.loaded = true;
+        });
+        Ok(outcome.map_or(LoadOutcome::Stale, |()| LoadOutcome::Loaded))
+    }
+
+    async fn stale_pending(
+        &self,
+        event: EventId,
+        older_than: Duration,
+    ) -> Result<Vec<Hold>, StoreError> {
+        let before = Utc::now() - older_than;
+        Ok(self
+            .with_event(event, |seats| {
+                seats
+                    .holds
+                    .values()
+                    .filter(|entry| entry.stale(before))
+                    .map(|entry| entry.hold.clone())
+                    .collect()
+            })
+            .unwrap_or_default())
     }
 
     async fn info(&self) -> Result<StoreInfo, StoreError> {

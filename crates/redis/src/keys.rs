@@ -7,6 +7,11 @@
 //! - `loaded`: a marker set by `load`. Without it (never loaded, or lost
 //!   with a flush or restart) reserve, begin_confirm and counts answer
 //!   "not loaded".
+//! - `loading`: set by `begin_load` for a minute. While it exists a
+//!   finished confirm marks its seats even without `loaded`, and `load`
+//!   refuses to set `loaded` without it (the data was lost meanwhile).
+//! - `pending`: sorted set hold id → millisecond its confirm began, so
+//!   confirms that never finished can be found and reconciled.
 //! - `seats`: sorted set of every taken seat, scored by the millisecond it
 //!   frees (server clock): a hold's expiry, or `inf` for pending and booked
 //!   seats. A seat is taken while its score is in the future, so expired
@@ -118,6 +123,14 @@ impl<'a> EventKeys<'a> {
         self.key(Part::Booked)
     }
 
+    pub fn loading(self) -> Key<'a> {
+        self.key(Part::Loading)
+    }
+
+    pub fn pending(self) -> Key<'a> {
+        self.key(Part::Pending)
+    }
+
     pub fn hold(self, id: HoldId) -> Key<'a> {
         self.key(Part::Hold(id))
     }
@@ -148,6 +161,8 @@ pub struct Key<'a> {
 #[derive(Debug, Clone, Copy)]
 enum Part<'a> {
     Loaded,
+    Loading,
+    Pending,
     Seats,
     Owners,
     Booked,
@@ -160,6 +175,8 @@ impl fmt::Display for Key<'_> {
         write!(f, "{}:{{e:{}}}:", self.event.prefix, self.event.event)?;
         match self.part {
             Part::Loaded => f.write_str("loaded"),
+            Part::Loading => f.write_str("loading"),
+            Part::Pending => f.write_str("pending"),
             Part::Seats => f.write_str("seats"),
             Part::Owners => f.write_str("owners"),
             Part::Booked => f.write_str("booked"),

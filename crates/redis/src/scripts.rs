@@ -22,6 +22,7 @@ pub(crate) struct Scripts {
     pub unbook: Script,
     pub counts: Script,
     pub load: Script,
+    pub stale_pending: Script,
 }
 
 impl Scripts {
@@ -36,6 +37,7 @@ impl Scripts {
             unbook: Script::new(include_str!("scripts/unbook.lua")),
             counts: Script::new(include_str!("scripts/counts.lua")),
             load: Script::new(include_str!("scripts/load.lua")),
+            stale_pending: Script::new(include_str!("scripts/stale_pending.lua")),
         }
     }
 }

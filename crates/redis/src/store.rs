@@ -1,11 +1,12 @@
 //! `RedisHoldStore`: the `HoldStore` port, one script call per operation.
 
 use std::fmt;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_domain::{
-    BeginConfirm, EventId, Hold, HoldId, HoldRequest, HoldStore, ReleaseOutcome, ReserveOutcome,
-    SeatCounts, SeatNo, StoreError, StoreInfo, UserId,
+    BeginConfirm, EventId, Hold, HoldId, HoldRequest, HoldStore, LoadOutcome, ReleaseOutcome,
+    ReserveOutcome, SeatCounts, SeatNo, StoreError, StoreInfo, UserId,
 };
 use chrono::DateTime;
 use redis::{RedisError, ScriptInvocation, Value};
@@ -16,6 +17,13 @@ use crate::keys::{EventKeys, KeyPrefix, Text};
 use crate::pool::{self, Connection, Pool};
 use crate::replies::Reply;
 use crate::scripts::{ReserveArgs, ReserveKeys, Scripts};
+
+/// How long a begun load may take before `load` calls it stale.
+const LOAD_WINDOW: Duration = Duration::from_secs(60);
+
+fn millis(duration: Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
 
 /// Holds and the booked-seat mirror in Redis. Cheap to share behind an
 /// `Arc`; every call checks a connection out of its pool for one round trip
@@ -151,6 +159,7 @@ impl HoldStore for RedisHoldStore {
             .key(keys.owners())
             .key(keys.hold(id))
             .key(keys.user(user))
+            .key(keys.pending())
             .arg(Text(id))
             .arg(user.as_str());
         let value = self.run(&call).await?;
@@ -180,6 +189,8 @@ impl HoldStore for RedisHoldStore {
             .key(keys.booked())
             .key(keys.hold(hold.id))
             .key(keys.user(&hold.user))
+            .key(keys.loading())
+            .key(keys.pending())
             .arg(Text(hold.id));
         for seat in &hold.seats {
             call.arg(seat.get());
@@ -216,6 +227,7 @@ impl HoldStore for RedisHoldStore {
             .key(keys.owners())
             .key(keys.hold(id))
             .key(keys.user(&owner))
+            .key(keys.pending())
             .arg(Text(id))
             .arg(owner.as_str());
         let value = match call.invoke_async(&mut *conn).await {
@@ -274,37 +286,98 @@ impl HoldStore for RedisHoldStore {
     }
 
     #[instrument(level = "debug", skip_all, fields(%event))]
-    async fn counts(&self, event: EventId) -> Result<Option<SeatCounts>, StoreError> {
+    async fn counts(
+        &self,
+        event: EventId,
+        stale_after: Duration,
+    ) -> Result<Option<SeatCounts>, StoreError> {
         let keys = self.keys(event);
         let mut call = self.scripts.counts.prepare_invoke();
-        call.key(keys.loaded()).key(keys.seats()).key(keys.booked());
+        call.key(keys.loaded())
+            .key(keys.seats())
+            .key(keys.booked())
+            .key(keys.pending())
+            .arg(millis(stale_after));
         let value = self.run(&call).await?;
         let reply = Reply::parse("counts", &value)?;
         match reply.status() {
             b"counts" => Ok(Some(SeatCounts {
                 booked: reply.count(0)?,
                 held: reply.count(1)?,
+                stale_pending: reply.count(2)?,
             })),
             b"not_loaded" => Ok(None),
             _ => Err(reply.unexpected()),
         }
     }
 
+    #[instrument(level = "debug", skip_all, fields(%event))]
+    async fn begin_load(&self, event: EventId) -> Result<(), StoreError> {
+        let mut conn = self.conn().await?;
+        let reply: Result<(), _> = redis::cmd("SET")
+            .arg(self.keys(event).loading())
+            .arg(1)
+            .arg("PX")
+            .arg(millis(LOAD_WINDOW))
+            .query_async(&mut *conn)
+            .await;
+        reply.map_err(|e| failed(conn, e))
+    }
+
     #[instrument(level = "debug", skip_all, fields(%event, booked = booked.len()))]
-    async fn load(&self, event: EventId, booked: &[(SeatNo, HoldId)]) -> Result<(), StoreError> {
+    async fn load(
+        &self,
+        event: EventId,
+        booked: &[(SeatNo, HoldId)],
+    ) -> Result<LoadOutcome, StoreError> {
         let keys = self.keys(event);
         let mut call = self.scripts.load.prepare_invoke();
         call.key(keys.loaded())
             .key(keys.seats())
             .key(keys.owners())
-            .key(keys.booked());
+            .key(keys.booked())
+            .key(keys.loading());
         for (seat, booking) in booked {
             call.arg(seat.get()).arg(Text(booking));
         }
         match self.run(&call).await? {
-            Value::Int(1) => Ok(()),
+            Value::Int(1) => Ok(LoadOutcome::Loaded),
+            Value::Int(0) => Ok(LoadOutcome::Stale),
             other => Err(unexpected("load", &other)),
         }
+    }
+
+    #[instrument(level = "debug", skip_all, fields(%event))]
+    async fn stale_pending(
+        &self,
+        event: EventId,
+        older_than: Duration,
+    ) -> Result<Vec<Hold>, StoreError> {
+        let keys = self.keys(event);
+        let mut call = self.scripts.stale_pending.prepare_invoke();
+        call.key(keys.pending()).arg(millis(older_than));
+        let value = self.run(&call).await?;
+        let ids: Vec<String> = redis::from_redis_value(value.clone())
+            .map_err(|_| unexpected("stale_pending", &value))?;
+        let mut stale = Vec::with_capacity(ids.len());
+        for raw in ids {
+            let id = HoldId::parse(&raw).map_err(|e| StoreError::internal(STORE, e))?;
+            match self.hold(event, id).await? {
+                Some(hold) => stale.push(hold),
+                // The record is gone (lost, or finished meanwhile): nothing
+                // to reconcile, and the index entry goes.
+                None => {
+                    let mut conn = self.conn().await?;
+                    let reply: Result<(), _> = redis::cmd("ZREM")
+                        .arg(keys.pending())
+                        .arg(&raw)
+                        .query_async(&mut *conn)
+                        .await;
+                    reply.map_err(|e| failed(conn, e))?;
+                }
+            }
+        }
+        Ok(stale)
     }
 
     #[instrument(level = "debug", skip_all)]

@@ -4,12 +4,17 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::{event, request, seats, user};
-use crate::{BeginConfirm, HoldId, HoldStore, ReleaseOutcome, ReserveOutcome, SeatCounts, SeatNo};
+use crate::{
+    BeginConfirm, HoldId, HoldStore, LoadOutcome, ReleaseOutcome, ReserveOutcome, SeatCounts,
+    SeatNo,
+};
 
 const LONG: Duration = Duration::from_secs(300);
 const SHORT: Duration = Duration::from_millis(400);
 /// Long enough after `SHORT` for any store's clock to agree it has passed.
 const PAST_SHORT: Duration = Duration::from_millis(900);
+/// The pending age counts are asked about; beyond any case's duration.
+const GRACE: Duration = Duration::from_secs(60);
 
 async fn held(
     store: &dyn HoldStore,
@@ -27,9 +32,18 @@ async fn held(
     }
 }
 
+/// Begins and finishes a load, as the service does.
+async fn loaded(store: &dyn HoldStore, event_id: crate::EventId, booked: &[(SeatNo, HoldId)]) {
+    store.begin_load(event_id).await.unwrap();
+    assert_eq!(
+        store.load(event_id, booked).await.unwrap(),
+        LoadOutcome::Loaded
+    );
+}
+
 async fn counts(store: &dyn HoldStore, event_id: crate::EventId) -> SeatCounts {
     store
-        .counts(event_id)
+        .counts(event_id, GRACE)
         .await
         .unwrap()
         .expect("the event should be loaded")
@@ -42,21 +56,21 @@ pub async fn reserve_answers_not_loaded_until_the_event_is_loaded(store: &dyn Ho
         .await
         .unwrap();
     assert_eq!(outcome, ReserveOutcome::NotLoaded);
-    assert_eq!(store.counts(e).await.unwrap(), None);
+    assert_eq!(store.counts(e, GRACE).await.unwrap(), None);
     let hold = request(e, "alice", &[1], LONG);
     assert_eq!(
         store.begin_confirm(e, hold.id, &hold.user).await.unwrap(),
         BeginConfirm::NotLoaded
     );
 
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     assert_eq!(counts(store, e).await, SeatCounts::default());
     held(store, e, "alice", &[1]).await;
 }
 
 pub async fn reserve_holds_every_seat_or_none(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let request_12 = request(e, "alice", &[1, 2], LONG);
     let ReserveOutcome::Held(hold) = store.reserve(&request_12).await.unwrap() else {
         panic!("free seats should be held");
@@ -79,12 +93,19 @@ pub async fn reserve_holds_every_seat_or_none(store: &dyn HoldStore) {
     assert_eq!(taken, seats(&[1, 2]));
     // None of the free seats of the refused request were taken.
     held(store, e, "bob", &[3, 4]).await;
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 0, held: 4 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 0,
+            held: 4,
+            stale_pending: 0
+        }
+    );
 }
 
 pub async fn held_seats_are_counted_until_they_expire(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     held(store, e, "alice", &[1, 2, 3]).await;
     let short = request(e, "bob", &[4, 5], SHORT);
     assert!(matches!(
@@ -98,7 +119,7 @@ pub async fn held_seats_are_counted_until_they_expire(store: &dyn HoldStore) {
 
 pub async fn an_expired_hold_frees_its_seats_at_once(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let short = request(e, "alice", &[1, 2], SHORT);
     assert!(matches!(
         store.reserve(&short).await.unwrap(),
@@ -117,12 +138,19 @@ pub async fn an_expired_hold_frees_its_seats_at_once(store: &dyn HoldStore) {
         ReleaseOutcome::NotFound
     );
     held(store, e, "bob", &[2, 1]).await;
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 0, held: 2 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 0,
+            held: 2,
+            stale_pending: 0
+        }
+    );
 }
 
 pub async fn the_hold_limit_counts_only_the_users_unexpired_holds(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let limited = |who: &str, numbers: &[u32], ttl| {
         let mut r = request(e, who, numbers, ttl);
         r.max_held_per_user = 3;
@@ -163,7 +191,7 @@ pub async fn the_hold_limit_counts_only_the_users_unexpired_holds(store: &dyn Ho
     ));
     // Other events have limits of their own.
     let other = event(2);
-    store.load(other, &[]).await.unwrap();
+    loaded(store, other, &[]).await;
     let mut r = request(other, "alice", &[1, 2, 3], LONG);
     r.max_held_per_user = 3;
     assert!(matches!(
@@ -175,11 +203,15 @@ pub async fn the_hold_limit_counts_only_the_users_unexpired_holds(store: &dyn Ho
 pub async fn booked_seats_can_never_be_held(store: &dyn HoldStore) {
     let e = event(1);
     let booking = HoldId::generate(e);
-    store
-        .load(e, &[(SeatNo::new(5).unwrap(), booking)])
-        .await
-        .unwrap();
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 1, held: 0 });
+    loaded(store, e, &[(SeatNo::new(5).unwrap(), booking)]).await;
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 1,
+            held: 0,
+            stale_pending: 0
+        }
+    );
     assert_eq!(
         store
             .reserve(&request(e, "alice", &[4, 5], LONG))
@@ -187,12 +219,19 @@ pub async fn booked_seats_can_never_be_held(store: &dyn HoldStore) {
             .unwrap(),
         ReserveOutcome::Unavailable(seats(&[5]))
     );
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 1, held: 0 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 1,
+            held: 0,
+            stale_pending: 0
+        }
+    );
 }
 
 pub async fn a_pending_hold_does_not_expire_and_a_retry_sees_it(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let short = request(e, "alice", &[1, 2], SHORT);
     assert!(matches!(
         store.reserve(&short).await.unwrap(),
@@ -223,7 +262,7 @@ pub async fn a_pending_hold_does_not_expire_and_a_retry_sees_it(store: &dyn Hold
 
 pub async fn only_the_owner_can_begin_a_confirm(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let id = held(store, e, "alice", &[1]).await;
     assert_eq!(
         store.begin_confirm(e, id, &user("mallory")).await.unwrap(),
@@ -249,7 +288,7 @@ pub async fn only_the_owner_can_begin_a_confirm(store: &dyn HoldStore) {
 
 pub async fn finishing_a_confirm_books_the_seats_once(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let id = held(store, e, "alice", &[1, 2]).await;
     let BeginConfirm::Pending(hold) = store.begin_confirm(e, id, &user("alice")).await.unwrap()
     else {
@@ -257,7 +296,14 @@ pub async fn finishing_a_confirm_books_the_seats_once(store: &dyn HoldStore) {
     };
     store.finish_confirm(&hold).await.unwrap();
     store.finish_confirm(&hold).await.unwrap();
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 2, held: 0 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 2,
+            held: 0,
+            stale_pending: 0
+        }
+    );
     assert_eq!(store.hold(e, id).await.unwrap(), None);
     assert_eq!(
         store.begin_confirm(e, id, &user("alice")).await.unwrap(),
@@ -272,7 +318,7 @@ pub async fn finishing_a_confirm_books_the_seats_once(store: &dyn HoldStore) {
 
 pub async fn aborting_a_confirm_gives_the_hold_back(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let short = request(e, "alice", &[1], SHORT);
     let long_id = held(store, e, "alice", &[2]).await;
     assert!(matches!(
@@ -287,11 +333,25 @@ pub async fn aborting_a_confirm_gives_the_hold_back(store: &dyn HoldStore) {
         store.abort_confirm(e, id).await.unwrap();
         store.abort_confirm(e, id).await.unwrap();
     }
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 0, held: 2 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 0,
+            held: 2,
+            stale_pending: 0
+        }
+    );
     assert!(store.hold(e, long_id).await.unwrap().is_some());
     // The short hold keeps its original expiry.
     tokio::time::sleep(PAST_SHORT).await;
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 0, held: 1 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 0,
+            held: 1,
+            stale_pending: 0
+        }
+    );
     held(store, e, "bob", &[1]).await;
     assert_eq!(
         store.release(e, long_id, &user("alice")).await.unwrap(),
@@ -301,7 +361,7 @@ pub async fn aborting_a_confirm_gives_the_hold_back(store: &dyn HoldStore) {
 
 pub async fn release_frees_only_the_owners_live_hold(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let id = held(store, e, "alice", &[1, 2]).await;
     assert_eq!(
         store
@@ -327,14 +387,18 @@ pub async fn unbook_frees_only_the_seats_of_that_booking(store: &dyn HoldStore) 
     let first = HoldId::generate(e);
     let second = HoldId::generate(e);
     let s = |n| SeatNo::new(n).unwrap();
-    store
-        .load(e, &[(s(1), first), (s(2), first), (s(3), second)])
-        .await
-        .unwrap();
+    loaded(store, e, &[(s(1), first), (s(2), first), (s(3), second)]).await;
     // Seat 3 is not the first booking's: it stays booked.
     store.unbook(e, first, &seats(&[1, 2, 3])).await.unwrap();
     store.unbook(e, first, &seats(&[1, 2, 3])).await.unwrap();
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 1, held: 0 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 1,
+            held: 0,
+            stale_pending: 0
+        }
+    );
     held(store, e, "alice", &[1, 2]).await;
     assert!(matches!(
         store.reserve(&request(e, "bob", &[3], LONG)).await.unwrap(),
@@ -342,15 +406,22 @@ pub async fn unbook_frees_only_the_seats_of_that_booking(store: &dyn HoldStore) 
     ));
     // Unbooking on a store that lost the event is harmless.
     store.unbook(event(9), first, &seats(&[1])).await.unwrap();
-    assert_eq!(store.counts(event(9)).await.unwrap(), None);
+    assert_eq!(store.counts(event(9), GRACE).await.unwrap(), None);
 }
 
 pub async fn finishing_a_confirm_whose_hold_was_lost_still_books_it(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let lost = super::hold(e, "alice", &[3, 4]);
     store.finish_confirm(&lost).await.unwrap();
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 2, held: 0 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 2,
+            held: 0,
+            stale_pending: 0
+        }
+    );
     assert_eq!(
         store.reserve(&request(e, "bob", &[4], LONG)).await.unwrap(),
         ReserveOutcome::Unavailable(seats(&[4]))
@@ -359,19 +430,23 @@ pub async fn finishing_a_confirm_whose_hold_was_lost_still_books_it(store: &dyn 
     // brings the booking in from the source of truth.
     let other = super::hold(event(2), "alice", &[1]);
     store.finish_confirm(&other).await.unwrap();
-    assert_eq!(store.counts(event(2)).await.unwrap(), None);
+    assert_eq!(store.counts(event(2), GRACE).await.unwrap(), None);
 }
 
 pub async fn loading_keeps_holds_but_booked_seats_win(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     let id = held(store, e, "alice", &[1]).await;
-    store
-        .load(e, &[(SeatNo::new(2).unwrap(), HoldId::generate(e))])
-        .await
-        .unwrap();
+    loaded(store, e, &[(SeatNo::new(2).unwrap(), HoldId::generate(e))]).await;
     assert!(store.hold(e, id).await.unwrap().is_some());
-    assert_eq!(counts(store, e).await, SeatCounts { booked: 1, held: 1 });
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 1,
+            held: 1,
+            stale_pending: 0
+        }
+    );
     assert!(matches!(
         store.reserve(&request(e, "bob", &[2], LONG)).await.unwrap(),
         ReserveOutcome::Unavailable(_)
@@ -380,8 +455,8 @@ pub async fn loading_keeps_holds_but_booked_seats_win(store: &dyn HoldStore) {
 
 pub async fn events_do_not_share_seats(store: &dyn HoldStore) {
     let (a, b) = (event(1), event(2));
-    store.load(a, &[]).await.unwrap();
-    store.load(b, &[]).await.unwrap();
+    loaded(store, a, &[]).await;
+    loaded(store, b, &[]).await;
     let id = held(store, a, "alice", &[1]).await;
     held(store, b, "bob", &[1]).await;
     assert_eq!(store.hold(b, id).await.unwrap(), None);
@@ -395,7 +470,7 @@ pub async fn events_do_not_share_seats(store: &dyn HoldStore) {
 
 pub async fn concurrent_reserves_never_hold_a_seat_twice(store: &dyn HoldStore) {
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    loaded(store, e, &[]).await;
     // 48 buyers, each wanting 3 of 40 seats, with heavy overlap.
     let mut held_seats = Vec::new();
     let mut buyers = Vec::new();
@@ -423,4 +498,76 @@ pub async fn info_reports_a_version_and_a_clock(store: &dyn HoldStore) {
     assert!(!info.version.is_empty());
     let drift = (info.current_time - chrono::Utc::now()).num_seconds().abs();
     assert!(drift < 5, "the store's clock is {drift} s off");
+}
+
+pub async fn a_load_that_was_not_begun_is_stale(store: &dyn HoldStore) {
+    let e = event(1);
+    assert_eq!(store.load(e, &[]).await.unwrap(), LoadOutcome::Stale);
+    assert_eq!(store.counts(e, GRACE).await.unwrap(), None);
+    assert_eq!(
+        store
+            .reserve(&request(e, "alice", &[1], LONG))
+            .await
+            .unwrap(),
+        ReserveOutcome::NotLoaded
+    );
+    loaded(store, e, &[]).await;
+    held(store, e, "alice", &[1]).await;
+}
+
+pub async fn a_confirm_finished_while_loading_stays_booked(store: &dyn HoldStore) {
+    let e = event(1);
+    store.begin_load(e).await.unwrap();
+    // Committed after the loader read the repo: the load does not know it.
+    let committed = super::hold(e, "alice", &[3, 4]);
+    store.finish_confirm(&committed).await.unwrap();
+    assert_eq!(store.load(e, &[]).await.unwrap(), LoadOutcome::Loaded);
+    assert_eq!(counts(store, e).await.booked, 2);
+    assert_eq!(
+        store.reserve(&request(e, "bob", &[3], LONG)).await.unwrap(),
+        ReserveOutcome::Unavailable(seats(&[3]))
+    );
+}
+
+pub async fn confirms_pending_too_long_are_listed_as_stale(store: &dyn HoldStore) {
+    let e = event(1);
+    loaded(store, e, &[]).await;
+    let pending = held(store, e, "alice", &[1, 2]).await;
+    let only_held = held(store, e, "bob", &[3]).await;
+    let BeginConfirm::Pending(hold) = store
+        .begin_confirm(e, pending, &user("alice"))
+        .await
+        .unwrap()
+    else {
+        panic!("a live hold should go pending");
+    };
+    let age = Duration::from_millis(300);
+    assert_eq!(store.stale_pending(e, age).await.unwrap(), vec![]);
+    assert_eq!(
+        store.counts(e, age).await.unwrap().unwrap().stale_pending,
+        0
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+
+    let stale = store.stale_pending(e, age).await.unwrap();
+    assert_eq!(stale.len(), 1);
+    assert_eq!(stale[0].id, pending);
+    assert_eq!(stale[0].user, user("alice"));
+    assert_eq!(stale[0].seats, seats(&[1, 2]));
+    assert_ne!(stale[0].id, only_held);
+    assert_eq!(
+        store.counts(e, age).await.unwrap().unwrap().stale_pending,
+        1
+    );
+    assert_eq!(
+        store.counts(e, GRACE).await.unwrap().unwrap().stale_pending,
+        0
+    );
+
+    store.finish_confirm(&hold).await.unwrap();
+    assert_eq!(store.stale_pending(e, age).await.unwrap(), vec![]);
+    assert_eq!(
+        store.counts(e, age).await.unwrap().unwrap().stale_pending,
+        0
+    );
 }

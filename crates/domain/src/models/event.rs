@@ -53,4 +53,6 @@ pub struct SeatCounts {
     pub booked: u32,
     /// Seats of unexpired holds, including holds being confirmed.
     pub held: u32,
+    /// Holds pending for longer than asked: confirms to reconcile.
+    pub stale_pending: u32,
 }

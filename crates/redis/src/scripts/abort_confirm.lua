@@ -6,12 +6,14 @@
 -- KEYS[2]  <p>:{e:<id>}:owners     hash seat -> hold id
 -- KEYS[3]  <p>:{e:<id>}:hold:<id>  hash: u user, s seats "1,2", x expiry ms, p "1" if pending
 -- KEYS[4]  <p>:{e:<id>}:user:<u>   the owner's seats; the caller read `u` from the record first
+-- KEYS[5]  <p>:{e:<id>}:pending    zset hold id -> ms its confirm began
 -- ARGV[1]  hold id
 -- ARGV[2]  the owner the caller read (a different one means the record changed: retry)
 --
 -- Replies: 'held' (back until its expiry), 'freed' (expired meanwhile),
 -- 'noop' (not pending or gone), 'owner_changed'.
 
+redis.call('ZREM', KEYS[5], ARGV[1])
 local rec = redis.call('HMGET', KEYS[3], 'u', 's', 'x', 'p')
 if not rec[1] or rec[4] ~= '1' then
   return 'noop'

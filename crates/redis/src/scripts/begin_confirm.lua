@@ -6,6 +6,7 @@
 -- KEYS[3]  <p>:{e:<id>}:owners     hash seat -> hold id
 -- KEYS[4]  <p>:{e:<id>}:hold:<id>  hash: u user, s seats "1,2", x expiry ms, p "1" if pending
 -- KEYS[5]  <p>:{e:<id>}:user:<u>   the asking user's seats (touched only if they own the hold)
+-- KEYS[6]  <p>:{e:<id>}:pending    zset hold id -> ms its confirm began
 -- ARGV[1]  hold id
 -- ARGV[2]  asking user id
 --
@@ -42,6 +43,7 @@ if not pending then
     redis.call('ZADD', KEYS[5], 'inf', id .. ':' .. n)
   end
   redis.call('HSET', KEYS[4], 'p', '1')
+  redis.call('ZADD', KEYS[6], 'NX', now, id)
   -- Pending data never expires; finish or abort gives it a TTL again.
   redis.call('PERSIST', KEYS[4])
   redis.call('PERSIST', KEYS[5])

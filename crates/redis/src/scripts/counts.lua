@@ -4,8 +4,11 @@
 -- KEYS[1]  <p>:{e:<id>}:loaded
 -- KEYS[2]  <p>:{e:<id>}:seats      zset seat -> ms when it frees (inf: pending or booked)
 -- KEYS[3]  <p>:{e:<id>}:booked     hash seat -> booking id
+-- KEYS[4]  <p>:{e:<id>}:pending    zset hold id -> ms its confirm began
+-- ARGV[1]  ms after which a pending confirm counts as stale
 --
--- Replies: {'not_loaded'} or {'counts', booked, held}; held includes pending.
+-- Replies: {'not_loaded'} or {'counts', booked, held, stale}; held
+-- includes pending; stale counts confirms pending for longer than ARGV[1].
 
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return {'not_loaded'}
@@ -18,4 +21,5 @@ local held = redis.call('ZCOUNT', KEYS[2], '(' .. now, 'inf') - booked
 if held < 0 then
   held = 0
 end
-return {'counts', booked, held}
+local stale = redis.call('ZCOUNT', KEYS[4], '-inf', '(' .. (now - tonumber(ARGV[1])))
+return {'counts', booked, held, stale}

@@ -1,7 +1,8 @@
 -- finish_confirm: the booking is durable, so mark its seats booked by it and
 -- forget the hold. Idempotent. Marks the seats even when the hold record is
--- gone (lost with a flush and reloaded since); does nothing when the mirror
--- is not loaded, as the next load brings the booking in.
+-- gone (lost with a flush and reloaded since), and while a load is begun
+-- (its snapshot may predate this booking); does nothing when the mirror is
+-- neither loaded nor loading, as the next load reads the booking.
 --
 -- KEYS[1]  <p>:{e:<id>}:loaded
 -- KEYS[2]  <p>:{e:<id>}:seats      zset seat -> ms when it frees (inf: pending or booked)
@@ -9,15 +10,18 @@
 -- KEYS[4]  <p>:{e:<id>}:booked     hash seat -> booking id
 -- KEYS[5]  <p>:{e:<id>}:hold:<id>
 -- KEYS[6]  <p>:{e:<id>}:user:<u>   the hold owner's seats
+-- KEYS[7]  <p>:{e:<id>}:loading    set by begin_load
+-- KEYS[8]  <p>:{e:<id>}:pending    zset hold id -> ms its confirm began
 -- ARGV[1]  hold id (= booking id)
 -- ARGV[2..] the hold's seat numbers
 --
 -- Replies: 1 when the seats are booked, 0 when the mirror is not loaded.
 
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[7]) == 0 then
   return 0
 end
 local id = ARGV[1]
+redis.call('ZREM', KEYS[8], id)
 for i = 2, #ARGV do
   local seat = ARGV[i]
   redis.call('HSET', KEYS[4], seat, id)

@@ -7,9 +7,16 @@
 -- KEYS[2]  <p>:{e:<id>}:seats      zset seat -> ms when it frees (inf: pending or booked)
 -- KEYS[3]  <p>:{e:<id>}:owners     hash seat -> hold id
 -- KEYS[4]  <p>:{e:<id>}:booked     hash seat -> booking id
+-- KEYS[5]  <p>:{e:<id>}:loading    set by begin_load
 -- ARGV     seat, booking id, seat, booking id, ...
 --
--- Replies: 1.
+-- Replies: 1 when loaded; 0 (stale) when `loading` is gone: the data was
+-- lost after the caller read its snapshot, which may then miss a booking
+-- that was finished into the lost data. The caller begins again.
+
+if redis.call('EXISTS', KEYS[5]) == 0 then
+  return 0
+end
 
 for i = 1, #ARGV - 1, 2 do
   local seat = ARGV[i]

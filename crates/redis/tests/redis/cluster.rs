@@ -107,7 +107,11 @@ async fn store_for(cluster: &Cluster, prefix: &KeyPrefix, e: EventId) -> (RedisH
 /// Every operation, as the service would run them, on one event.
 async fn every_script_runs(store: &RedisHoldStore, e: EventId) {
     let booking = booking_domain::HoldId::generate(e);
-    store.load(e, &[(seats(&[9])[0], booking)]).await.unwrap();
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[(seats(&[9])[0], booking)]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
     let ReserveOutcome::Held(hold) = store
         .reserve(&request(e, "alice", &[1, 2], LONG))
         .await
@@ -146,8 +150,15 @@ async fn every_script_runs(store: &RedisHoldStore, e: EventId) {
         ReleaseOutcome::Released
     );
     assert_eq!(
-        store.counts(e).await.unwrap(),
-        Some(SeatCounts { booked: 2, held: 0 })
+        store
+            .counts(e, std::time::Duration::from_secs(60))
+            .await
+            .unwrap(),
+        Some(SeatCounts {
+            booked: 2,
+            held: 0,
+            stale_pending: 0
+        })
     );
 }
 
@@ -182,7 +193,7 @@ async fn every_script_runs_on_a_redis_cluster_in_its_events_slot() {
     let wrong =
         RedisHoldStore::connect(&format!("redis://127.0.0.1:{other}"), "booking", 1).unwrap();
     assert!(matches!(
-        wrong.counts(e).await,
+        wrong.counts(e, std::time::Duration::from_secs(60)).await,
         Err(StoreError::Internal { .. } | StoreError::Unavailable { .. })
     ));
 }

@@ -27,7 +27,11 @@ async fn every_key_of_an_event_shares_the_events_hash_tag() {
     let store = test_store().await;
     for id in [1, 22] {
         let e = event(id);
-        store.load(e, &[]).await.unwrap();
+        store.begin_load(e).await.unwrap();
+        assert_eq!(
+            store.load(e, &[]).await.unwrap(),
+            booking_domain::LoadOutcome::Loaded
+        );
         let ReserveOutcome::Held(hold) = store
             .reserve(&request(e, "a{x}", &[1, 2], LONG))
             .await
@@ -59,7 +63,11 @@ async fn hold_data_expires_after_the_hold_but_never_while_pending() {
     let store = test_store().await;
     let e = event(1);
     let keys = EventKeys::new(store.key_prefix(), e);
-    store.load(e, &[]).await.unwrap();
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
     let alice = user("alice");
 
     let short = request(e, "alice", &[1], SHORT);

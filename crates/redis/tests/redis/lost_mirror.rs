@@ -14,7 +14,11 @@ async fn an_event_whose_keys_were_lost_answers_not_loaded_until_reloaded() {
     let store = test_store().await;
     let e = event(1);
     let booking = HoldId::generate(e);
-    store.load(e, &[(seats(&[5])[0], booking)]).await.unwrap();
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[(seats(&[5])[0], booking)]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
     let ReserveOutcome::Held(hold) = store
         .reserve(&request(e, "alice", &[1, 2], LONG))
         .await
@@ -23,7 +27,11 @@ async fn an_event_whose_keys_were_lost_answers_not_loaded_until_reloaded() {
         panic!("free seats should be held");
     };
     let other = event(2);
-    store.load(other, &[]).await.unwrap();
+    store.begin_load(other).await.unwrap();
+    assert_eq!(
+        store.load(other, &[]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
 
     store.forget_event(e);
 
@@ -31,7 +39,13 @@ async fn an_event_whose_keys_were_lost_answers_not_loaded_until_reloaded() {
         store.reserve(&request(e, "bob", &[3], LONG)).await.unwrap(),
         ReserveOutcome::NotLoaded
     );
-    assert_eq!(store.counts(e).await.unwrap(), None);
+    assert_eq!(
+        store
+            .counts(e, std::time::Duration::from_secs(60))
+            .await
+            .unwrap(),
+        None
+    );
     assert_eq!(
         store
             .begin_confirm(e, hold.id, &user("alice"))
@@ -48,17 +62,37 @@ async fn an_event_whose_keys_were_lost_answers_not_loaded_until_reloaded() {
     store.finish_confirm(&hold).await.unwrap();
     store.abort_confirm(e, hold.id).await.unwrap();
     store.unbook(e, booking, &seats(&[5])).await.unwrap();
-    assert_eq!(store.counts(e).await.unwrap(), None);
+    assert_eq!(
+        store
+            .counts(e, std::time::Duration::from_secs(60))
+            .await
+            .unwrap(),
+        None
+    );
     // Only that event was lost.
     assert_eq!(
-        store.counts(other).await.unwrap(),
+        store
+            .counts(other, std::time::Duration::from_secs(60))
+            .await
+            .unwrap(),
         Some(SeatCounts::default())
     );
 
-    store.load(e, &[(seats(&[5])[0], booking)]).await.unwrap();
+    store.begin_load(e).await.unwrap();
     assert_eq!(
-        store.counts(e).await.unwrap(),
-        Some(SeatCounts { booked: 1, held: 0 })
+        store.load(e, &[(seats(&[5])[0], booking)]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
+    assert_eq!(
+        store
+            .counts(e, std::time::Duration::from_secs(60))
+            .await
+            .unwrap(),
+        Some(SeatCounts {
+            booked: 1,
+            held: 0,
+            stale_pending: 0
+        })
     );
     assert_eq!(
         store
@@ -73,7 +107,11 @@ async fn an_event_whose_keys_were_lost_answers_not_loaded_until_reloaded() {
 async fn a_confirm_that_straddles_a_lost_mirror_still_books_its_seats() {
     let store = test_store().await;
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
     let id = match store
         .reserve(&request(e, "alice", &[1, 2], LONG))
         .await
@@ -88,7 +126,11 @@ async fn a_confirm_that_straddles_a_lost_mirror_still_books_its_seats() {
     };
     store.forget_event(e);
     // Reloaded before the booking was durable, and someone holds seat 2.
-    store.load(e, &[]).await.unwrap();
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
     let ReserveOutcome::Held(bobs) = store
         .reserve(&request(e, "bob", &[2, 3], LONG))
         .await
@@ -100,16 +142,30 @@ async fn a_confirm_that_straddles_a_lost_mirror_still_books_its_seats() {
     // Booked wins: seat 2 is booked, counted once, and Bob's release
     // frees only the seat still his.
     assert_eq!(
-        store.counts(e).await.unwrap(),
-        Some(SeatCounts { booked: 2, held: 1 })
+        store
+            .counts(e, std::time::Duration::from_secs(60))
+            .await
+            .unwrap(),
+        Some(SeatCounts {
+            booked: 2,
+            held: 1,
+            stale_pending: 0
+        })
     );
     assert_eq!(
         store.release(e, bobs.id, &user("bob")).await.unwrap(),
         ReleaseOutcome::Released
     );
     assert_eq!(
-        store.counts(e).await.unwrap(),
-        Some(SeatCounts { booked: 2, held: 0 })
+        store
+            .counts(e, std::time::Duration::from_secs(60))
+            .await
+            .unwrap(),
+        Some(SeatCounts {
+            booked: 2,
+            held: 0,
+            stale_pending: 0
+        })
     );
     assert_eq!(
         store
@@ -117,5 +173,32 @@ async fn a_confirm_that_straddles_a_lost_mirror_still_books_its_seats() {
             .await
             .unwrap(),
         ReserveOutcome::Unavailable(seats(&[1, 2]))
+    );
+}
+
+#[tokio::test]
+async fn a_load_begun_before_the_keys_were_lost_is_stale_and_a_new_one_succeeds() {
+    let store = test_store().await;
+    let e = event(1);
+    store.begin_load(e).await.unwrap();
+    // The loader read the repo; then Redis lost everything, including a
+    // booking finished meanwhile that the loader's read does not have.
+    store.forget_event(e);
+    let missed = booking_domain::contract::hold(e, "alice", &[7]);
+    store.finish_confirm(&missed).await.unwrap();
+    assert_eq!(
+        store.load(e, &[]).await.unwrap(),
+        booking_domain::LoadOutcome::Stale
+    );
+    assert_eq!(store.counts(e, LONG).await.unwrap(), None);
+    // Read again: this time the repo has the booking.
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[(seats(&[7])[0], missed.id)]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
+    assert_eq!(
+        store.reserve(&request(e, "bob", &[7], LONG)).await.unwrap(),
+        ReserveOutcome::Unavailable(seats(&[7]))
     );
 }

@@ -12,7 +12,11 @@ use booking_redis::{reserve_args, reserve_keys, reserve_script};
 async fn the_published_reserve_call_holds_seats_as_the_store_does() {
     let store = test_store().await;
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
     let hold = request(e, "alice", &[4, 2], Duration::from_secs(300));
 
     let client = redis::Client::open(store.url()).unwrap();

@@ -17,7 +17,11 @@ async fn after_a_restart_the_store_recovers_and_reports_the_lost_mirror() {
     let mut server = PrivateRedis::start(&[]);
     let store = RedisHoldStore::connect(&server.url(), "booking", 2).unwrap();
     let e = event(1);
-    store.load(e, &[]).await.unwrap();
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
     assert!(matches!(
         store
             .reserve(&request(e, "alice", &[1], LONG))
@@ -51,7 +55,11 @@ async fn after_a_restart_the_store_recovers_and_reports_the_lost_mirror() {
         }
     }
     assert_eq!(outcome, Some(ReserveOutcome::NotLoaded));
-    store.load(e, &[]).await.unwrap();
+    store.begin_load(e).await.unwrap();
+    assert_eq!(
+        store.load(e, &[]).await.unwrap(),
+        booking_domain::LoadOutcome::Loaded
+    );
     assert!(matches!(
         store
             .reserve(&request(e, "alice", &[1], LONG))

@@ -24,7 +24,7 @@ async fn a_closed_port_is_unavailable_at_once() {
             .reserve(&request(e, "alice", &[1], Duration::from_secs(300)))
             .await,
     );
-    assert_unavailable(store.counts(e).await);
+    assert_unavailable(store.counts(e, std::time::Duration::from_secs(60)).await);
     assert_unavailable(
         store
             .abort_confirm(e, booking_domain::HoldId::generate(e))
@@ -45,7 +45,11 @@ async fn a_server_that_never_answers_times_out_in_about_two_seconds() {
     let url = format!("redis://{}", silent.local_addr().unwrap());
     let store = RedisHoldStore::connect(&url, "booking-test", 2).unwrap();
     let started = Instant::now();
-    assert_unavailable(store.counts(event(1)).await);
+    assert_unavailable(
+        store
+            .counts(event(1), std::time::Duration::from_secs(60))
+            .await,
+    );
     let took = started.elapsed();
     assert!(
         took >= Duration::from_millis(1500) && took < Duration::from_secs(5),

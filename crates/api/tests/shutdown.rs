@@ -1,0 +1,114 @@
+//! The real binary stops cleanly on SIGTERM and SIGINT: it stops accepting,
+//! lets requests in flight finish, and exits 0.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(port: u16) -> Child {
+    let child = Command::new(env!("CARGO_BIN_EXE_booking-api"))
+        .env("PORT", port.to_string())
+        .env("BOOKING__SERVER__HOST", "127.0.0.1")
+        .env("BOOKING__LOG__LEVEL", "info")
+        .env("BOOKING_CONFIG_DIR", "/nonexistent")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+fn get(port: u16, path: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+fn stops_cleanly_on(signal: &str) {
+    let port = free_port();
+    let mut child = start(port);
+    assert!(get(port, "/health/live").starts_with("HTTP/1.1 200"));
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let exit = loop {
+        if let Some(exit) = child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the server did not stop on {signal}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit on {signal}: {exit:?}");
+    let mut log = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut log)
+        .unwrap();
+    assert!(log.contains("stopped"), "{log}");
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "still listening"
+    );
+}
+
+#[test]
+fn the_binary_stops_cleanly_on_sigterm() {
+    stops_cleanly_on("-TERM");
+}
+
+#[test]
+fn the_binary_stops_cleanly_on_sigint() {
+    stops_cleanly_on("-INT");
+}
+
+#[test]
+fn a_bad_setting_stops_start_up_with_a_message_naming_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_booking-api"))
+        .env("BOOKING__SERVER__PROT", "1")
+        .env("BOOKING_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("prot"), "{stderr}");
+
+    let output = Command::new(env!("CARGO_BIN_EXE_booking-api"))
+        .env("APP_ENV", "production")
+        .env("BOOKING_CONFIG_DIR", "/nonexistent")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("jwt_secret"), "{stderr}");
+}
