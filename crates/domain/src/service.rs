@@ -170,7 +170,7 @@ impl BookingService {
                     // do that, and if it freed anything, try once more.
                     if !reconciled {
                         reconciled = true;
-                        if self.reconcile_pending(event_id).await? > 0 {
+                        if self.reconcile_pending(event_id).await > 0 {
                             continue;
                         }
                     }
@@ -348,13 +348,10 @@ impl BookingService {
                     .ok_or_else(|| not_loaded_after_reload(id))?
             }
         };
-        if counts.stale_pending == 0 || self.reconcile_pending(id).await? == 0 {
+        if counts.stale_pending == 0 || self.reconcile_pending(id).await == 0 {
             return Ok(counts);
         }
-        self.holds
-            .counts(id, grace)
-            .await?
-            .ok_or_else(|| not_loaded_after_reload(id))
+        Ok(self.holds.counts(id, grace).await?.unwrap_or(counts))
     }
 
     async fn begin_confirm(
@@ -431,26 +428,50 @@ impl BookingService {
 
     /// Settles confirms that have been pending too long (their process
     /// died, or the hold store failed as they finished): the repo decides
-    /// whether each was booked. Returns how many were settled.
-    async fn reconcile_pending(&self, id: EventId) -> Result<usize, StoreError> {
-        let stale = self
+    /// whether each was booked. Returns how many were settled. Best effort:
+    /// a failure is logged and leaves that confirm for the next attempt,
+    /// and the caller keeps the answer it already had.
+    async fn reconcile_pending(&self, id: EventId) -> usize {
+        let stale = match self
             .holds
             .stale_pending(id, self.limits.pending_grace)
-            .await?;
-        for hold in &stale {
-            match self.repo.booking(hold.id).await? {
-                Some(booking) if booking.status == BookingStatus::Confirmed => {
-                    self.holds.finish_confirm(hold).await?;
-                }
-                Some(_) => {
-                    self.holds.abort_confirm(id, hold.id).await?;
-                    self.holds.release(id, hold.id, &hold.user).await?;
-                }
-                None => self.holds.abort_confirm(id, hold.id).await?,
+            .await
+        {
+            Ok(stale) => stale,
+            Err(error) => {
+                warn!(event = %id, error = %error, "could not look for stale confirms");
+                return 0;
             }
-            tracing::info!(event = %id, hold = %hold.id, "reconciled a stale confirm");
+        };
+        let mut settled = 0;
+        for hold in &stale {
+            match self.settle(id, hold).await {
+                Ok(()) => {
+                    settled += 1;
+                    tracing::info!(event = %id, hold = %hold.id, "settled a stale confirm");
+                }
+                Err(error) => {
+                    warn!(event = %id, hold = %hold.id, error = %error, "could not settle a stale confirm")
+                }
+            }
         }
-        Ok(stale.len())
+        settled
+    }
+
+    async fn settle(&self, id: EventId, hold: &Hold) -> Result<(), StoreError> {
+        match self.repo.booking(hold.id).await? {
+            Some(booking) if booking.status == BookingStatus::Confirmed => {
+                self.holds.finish_confirm(hold).await
+            }
+            Some(_) => {
+                self.holds.abort_confirm(id, hold.id).await?;
+                self.holds
+                    .release(id, hold.id, &hold.user)
+                    .await
+                    .map(|_| ())
+            }
+            None => self.holds.abort_confirm(id, hold.id).await,
+        }
     }
 }
 

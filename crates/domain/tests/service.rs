@@ -11,9 +11,9 @@ use booking_domain::contract::{event, hold, new_event, seats, user};
 use booking_domain::{
     Availability, BeginConfirm, Booking, BookingService, BookingStatus, Caller, CancelError,
     CancelOutcome, ConfirmError, ConfirmOutcome, CreateEventError, Event, EventDetailsError,
-    EventId, Hold, HoldId, HoldRequest, Limits, MockBookingRepo, MockHoldStore, ReleaseError,
-    ReleaseOutcome, ReserveError, ReserveOutcome, SeatCode, SeatCounts, SeatNo, StoreError,
-    StoreInfo, ViewBookingError,
+    EventId, Hold, HoldId, HoldRequest, Limits, LoadOutcome, MockBookingRepo, MockHoldStore,
+    ReleaseError, ReleaseOutcome, ReserveError, ReserveOutcome, SeatCode, SeatCounts, SeatNo,
+    StoreError, StoreInfo, ViewBookingError,
 };
 use chrono::{TimeZone, Utc};
 use mockall::predicate::eq;
@@ -24,6 +24,9 @@ use uuid::Uuid;
 
 const EVENT: i64 = 7;
 const OTHER_EVENT: i64 = 8;
+/// How long a confirm may stay pending: set apart from the default so the
+/// tests see it passed on.
+const GRACE: Duration = Duration::from_secs(45);
 
 fn limits() -> Limits {
     Limits {
@@ -31,6 +34,7 @@ fn limits() -> Limits {
         max_seats_per_hold: 3,
         max_held_seats_per_user: 5,
         hold_ttl: Duration::from_secs(60),
+        pending_grace: GRACE,
     }
 }
 
@@ -66,8 +70,8 @@ fn expect_no_event(repo: &mut MockBookingRepo, id: EventId) {
         .returning(|_| Ok(None));
 }
 
-/// One reload of the event's mirror, in `seq`: the repo's booked seats,
-/// handed to the hold store as they are.
+/// One successful reload of the event's mirror, in `seq`: the load begun,
+/// then the repo's booked seats, handed to the hold store as they are.
 fn expect_reload(
     repo: &mut MockBookingRepo,
     holds: &mut MockHoldStore,
@@ -75,6 +79,25 @@ fn expect_reload(
     booked: Vec<(SeatNo, HoldId)>,
     seq: &mut Sequence,
 ) {
+    expect_load_attempt(repo, holds, id, booked, LoadOutcome::Loaded, seq);
+}
+
+/// One attempt of a reload, in `seq`: `begin_load`, the repo's booked
+/// seats, then `load` of exactly those seats, answered with `outcome`.
+fn expect_load_attempt(
+    repo: &mut MockBookingRepo,
+    holds: &mut MockHoldStore,
+    id: EventId,
+    booked: Vec<(SeatNo, HoldId)>,
+    outcome: LoadOutcome,
+    seq: &mut Sequence,
+) {
+    holds
+        .expect_begin_load()
+        .with(eq(id))
+        .times(1)
+        .in_sequence(seq)
+        .returning(|_| Ok(()));
     let returned = booked.clone();
     repo.expect_booked_seats()
         .with(eq(id))
@@ -86,7 +109,31 @@ fn expect_reload(
         .withf(move |event, loaded| *event == id && loaded == booked.as_slice())
         .times(1)
         .in_sequence(seq)
-        .returning(|_, _| Ok(()));
+        .returning(move |_, _| Ok(outcome));
+}
+
+/// `holds.counts` of the event with the configured grace, answered once
+/// with `answer`, in `seq`.
+fn expect_counts(
+    holds: &mut MockHoldStore,
+    id: EventId,
+    answer: Option<SeatCounts>,
+    seq: &mut Sequence,
+) {
+    holds
+        .expect_counts()
+        .with(eq(id), eq(GRACE))
+        .times(1)
+        .in_sequence(seq)
+        .returning(move |_, _| Ok(answer));
+}
+
+fn seat_counts(booked: u32, held: u32, stale_pending: u32) -> SeatCounts {
+    SeatCounts {
+        booked,
+        held,
+        stale_pending,
+    }
 }
 
 fn store_down() -> StoreError {
@@ -148,6 +195,7 @@ async fn create_event_refuses_zero_seats_without_touching_the_stores() {
     let mut repo = MockBookingRepo::new();
     repo.expect_create_event().never();
     let mut holds = MockHoldStore::new();
+    holds.expect_begin_load().never();
     holds.expect_load().never();
 
     let err = service(holds, repo)
@@ -166,6 +214,7 @@ async fn create_event_refuses_more_seats_than_the_configured_maximum() {
     let mut repo = MockBookingRepo::new();
     repo.expect_create_event().never();
     let mut holds = MockHoldStore::new();
+    holds.expect_begin_load().never();
     holds.expect_load().never();
 
     let err = service(holds, repo)
@@ -187,19 +236,25 @@ async fn create_event_stores_the_event_marks_its_mirror_loaded_and_caches_it() {
         .withf(|new| new.total_seats == 100)
         .times(1)
         .returning(move |new| Ok(stored_event(id, new.total_seats)));
-    // The new event is served from the cache afterwards.
+    // The new event is served from the cache afterwards, and has no
+    // bookings to read.
     repo.expect_event().never();
+    repo.expect_booked_seats().never();
+    let mut seq = Sequence::new();
     let mut holds = MockHoldStore::new();
+    holds
+        .expect_begin_load()
+        .with(eq(id))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
     holds
         .expect_load()
         .withf(move |event, booked| *event == id && booked.is_empty())
         .times(1)
-        .returning(|_, _| Ok(()));
-    holds
-        .expect_counts()
-        .with(eq(id))
-        .times(1)
-        .returning(|_| Ok(Some(SeatCounts::default())));
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(LoadOutcome::Loaded));
+    expect_counts(&mut holds, id, Some(SeatCounts::default()), &mut seq);
     let service = service(holds, repo);
 
     let created = service.create_event(new_event(100)).await.unwrap();
@@ -217,6 +272,7 @@ async fn create_event_reports_a_repo_failure_as_a_store_error() {
         .times(1)
         .returning(|_| Err(store_down()));
     let mut holds = MockHoldStore::new();
+    holds.expect_begin_load().never();
     holds.expect_load().never();
 
     let err = service(holds, repo)
@@ -237,11 +293,69 @@ async fn create_event_succeeds_when_the_hold_store_cannot_mark_it_loaded() {
     repo.expect_create_event()
         .times(1)
         .returning(move |new| Ok(stored_event(id, new.total_seats)));
+    repo.expect_booked_seats().never();
     let mut holds = MockHoldStore::new();
+    holds.expect_begin_load().times(1).returning(|_| Ok(()));
     holds
         .expect_load()
         .times(1)
         .returning(|_, _| Err(store_down()));
+
+    let created = service(holds, repo)
+        .create_event(new_event(10))
+        .await
+        .unwrap();
+
+    assert_eq!(created.id, id);
+}
+
+#[tokio::test]
+async fn create_event_succeeds_when_the_hold_store_cannot_begin_the_load() {
+    let id = event(EVENT);
+    let mut repo = MockBookingRepo::new();
+    repo.expect_create_event()
+        .times(1)
+        .returning(move |new| Ok(stored_event(id, new.total_seats)));
+    repo.expect_booked_seats().never();
+    let mut holds = MockHoldStore::new();
+    holds
+        .expect_begin_load()
+        .times(1)
+        .returning(|_| Err(store_down()));
+    holds.expect_load().never();
+
+    let created = service(holds, repo)
+        .create_event(new_event(10))
+        .await
+        .unwrap();
+
+    assert_eq!(created.id, id);
+}
+
+#[tokio::test]
+async fn create_event_falls_back_to_a_reload_when_its_load_is_stale() {
+    let id = event(EVENT);
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    repo.expect_create_event()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |new| Ok(stored_event(id, new.total_seats)));
+    let mut holds = MockHoldStore::new();
+    holds
+        .expect_begin_load()
+        .with(eq(id))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    holds
+        .expect_load()
+        .withf(move |event, booked| *event == id && booked.is_empty())
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(LoadOutcome::Stale));
+    // The store lost the begun load: read the repo after all.
+    expect_reload(&mut repo, &mut holds, id, vec![], &mut seq);
 
     let created = service(holds, repo)
         .create_event(new_event(10))
@@ -284,14 +398,13 @@ async fn event_details_reports_a_repo_failure_as_a_store_error() {
 #[tokio::test]
 async fn event_details_counts_booked_and_held_seats() {
     let id = event(EVENT);
+    let mut seq = Sequence::new();
     let mut repo = MockBookingRepo::new();
     expect_event(&mut repo, id, 10);
     let mut holds = MockHoldStore::new();
-    holds
-        .expect_counts()
-        .with(eq(id))
-        .times(1)
-        .returning(|_| Ok(Some(SeatCounts { booked: 3, held: 2 })));
+    expect_counts(&mut holds, id, Some(seat_counts(3, 2, 0)), &mut seq);
+    // No confirm is stale: nothing to reconcile.
+    holds.expect_stale_pending().never();
 
     let (details, availability) = service(holds, repo).event_details(id).await.unwrap();
 
@@ -315,8 +428,9 @@ async fn event_details_asks_the_repo_for_an_event_only_once() {
     let mut holds = MockHoldStore::new();
     holds
         .expect_counts()
+        .with(eq(id), eq(GRACE))
         .times(2)
-        .returning(|_| Ok(Some(SeatCounts::default())));
+        .returning(|_, _| Ok(Some(SeatCounts::default())));
     let service = service(holds, repo);
 
     let (first, _) = service.event_details(id).await.unwrap();
@@ -328,13 +442,11 @@ async fn event_details_asks_the_repo_for_an_event_only_once() {
 #[tokio::test]
 async fn event_details_never_reports_more_seats_than_the_event_has() {
     let id = event(EVENT);
+    let mut seq = Sequence::new();
     let mut repo = MockBookingRepo::new();
     expect_event(&mut repo, id, 10);
     let mut holds = MockHoldStore::new();
-    holds
-        .expect_counts()
-        .times(1)
-        .returning(|_| Ok(Some(SeatCounts { booked: 8, held: 5 })));
+    expect_counts(&mut holds, id, Some(seat_counts(8, 5, 0)), &mut seq);
 
     let (_, availability) = service(holds, repo).event_details(id).await.unwrap();
 
@@ -351,17 +463,9 @@ async fn event_details_reloads_the_mirror_when_it_is_not_loaded() {
     let mut repo = MockBookingRepo::new();
     expect_event(&mut repo, id, 10);
     let mut holds = MockHoldStore::new();
-    holds
-        .expect_counts()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(None));
+    expect_counts(&mut holds, id, None, &mut seq);
     expect_reload(&mut repo, &mut holds, id, booked, &mut seq);
-    holds
-        .expect_counts()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(Some(SeatCounts { booked: 1, held: 0 })));
+    expect_counts(&mut holds, id, Some(seat_counts(1, 0, 0)), &mut seq);
 
     let (_, availability) = service(holds, repo).event_details(id).await.unwrap();
 
@@ -376,17 +480,9 @@ async fn event_details_fails_when_the_mirror_is_still_not_loaded_after_a_reload(
     let mut repo = MockBookingRepo::new();
     expect_event(&mut repo, id, 10);
     let mut holds = MockHoldStore::new();
-    holds
-        .expect_counts()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(None));
+    expect_counts(&mut holds, id, None, &mut seq);
     expect_reload(&mut repo, &mut holds, id, vec![], &mut seq);
-    holds
-        .expect_counts()
-        .times(1)
-        .in_sequence(&mut seq)
-        .returning(|_| Ok(None));
+    expect_counts(&mut holds, id, None, &mut seq);
 
     let err = service(holds, repo).event_details(id).await.unwrap_err();
 
@@ -399,13 +495,20 @@ async fn event_details_fails_when_the_mirror_is_still_not_loaded_after_a_reload(
 #[tokio::test]
 async fn event_details_reports_a_failed_reload_as_a_store_error() {
     let id = event(EVENT);
+    let mut seq = Sequence::new();
     let mut repo = MockBookingRepo::new();
     expect_event(&mut repo, id, 10);
+    let mut holds = MockHoldStore::new();
+    expect_counts(&mut holds, id, None, &mut seq);
+    holds
+        .expect_begin_load()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
     repo.expect_booked_seats()
         .times(1)
+        .in_sequence(&mut seq)
         .returning(|_| Err(store_down()));
-    let mut holds = MockHoldStore::new();
-    holds.expect_counts().times(1).returning(|_| Ok(None));
     holds.expect_load().never();
 
     let err = service(holds, repo).event_details(id).await.unwrap_err();
@@ -417,6 +520,129 @@ async fn event_details_reports_a_failed_reload_as_a_store_error() {
         ),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn event_details_reads_the_booked_seats_again_after_a_stale_load() {
+    let id = event(EVENT);
+    let first_read = vec![(SeatNo::new(1).unwrap(), HoldId::generate(id))];
+    let second_read = vec![
+        (SeatNo::new(1).unwrap(), first_read[0].1),
+        (SeatNo::new(2).unwrap(), HoldId::generate(id)),
+    ];
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    let mut holds = MockHoldStore::new();
+    expect_counts(&mut holds, id, None, &mut seq);
+    expect_load_attempt(
+        &mut repo,
+        &mut holds,
+        id,
+        first_read,
+        LoadOutcome::Stale,
+        &mut seq,
+    );
+    // The second attempt begins the load again and loads the new read.
+    expect_reload(&mut repo, &mut holds, id, second_read, &mut seq);
+    expect_counts(&mut holds, id, Some(seat_counts(2, 0, 0)), &mut seq);
+
+    let (_, availability) = service(holds, repo).event_details(id).await.unwrap();
+
+    assert_eq!(availability.confirmed, 2);
+}
+
+#[tokio::test]
+async fn event_details_gives_up_after_three_stale_loads() {
+    let id = event(EVENT);
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    let mut holds = MockHoldStore::new();
+    expect_counts(&mut holds, id, None, &mut seq);
+    for _ in 0..3 {
+        expect_load_attempt(
+            &mut repo,
+            &mut holds,
+            id,
+            vec![],
+            LoadOutcome::Stale,
+            &mut seq,
+        );
+    }
+    // No fourth attempt, and no counts read from an unloaded mirror. The
+    // expectations above are saturated, so a fourth call would panic.
+
+    let err = service(holds, repo).event_details(id).await.unwrap_err();
+
+    assert!(
+        matches!(
+            err,
+            EventDetailsError::Store(StoreError::Unavailable { .. })
+        ),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn event_details_reconciles_stale_confirms_and_counts_again() {
+    let id = event(EVENT);
+    let stale = hold(id, "bob", &[4, 5]);
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    let mut holds = MockHoldStore::new();
+    expect_counts(&mut holds, id, Some(seat_counts(1, 2, 1)), &mut seq);
+    let answer = vec![stale.clone()];
+    holds
+        .expect_stale_pending()
+        .with(eq(id), eq(GRACE))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_, _| Ok(answer.clone()));
+    let booked = booking(stale.id, id, "bob", BookingStatus::Confirmed);
+    repo.expect_booking()
+        .with(eq(stale.id))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(move |_| Ok(Some(booked.clone())));
+    holds
+        .expect_finish_confirm()
+        .with(eq(stale.clone()))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    holds.expect_abort_confirm().never();
+    expect_counts(&mut holds, id, Some(seat_counts(3, 0, 0)), &mut seq);
+
+    let (_, availability) = service(holds, repo).event_details(id).await.unwrap();
+
+    // The second reading, after the stale confirm was finished.
+    assert_eq!(availability.confirmed, 3);
+    assert_eq!(availability.held, 0);
+}
+
+#[tokio::test]
+async fn event_details_keeps_its_counts_when_no_stale_confirm_is_left_to_reconcile() {
+    let id = event(EVENT);
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    repo.expect_booking().never();
+    let mut holds = MockHoldStore::new();
+    expect_counts(&mut holds, id, Some(seat_counts(1, 2, 1)), &mut seq);
+    // Finished by its own confirm between the two calls.
+    holds
+        .expect_stale_pending()
+        .with(eq(id), eq(GRACE))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(vec![]));
+
+    let (_, availability) = service(holds, repo).event_details(id).await.unwrap();
+
+    assert_eq!(availability.confirmed, 1);
+    assert_eq!(availability.held, 2);
 }
 
 // --------------------------------------------------------------- reserve
@@ -575,6 +801,10 @@ async fn reserve_names_seats_that_are_held_or_booked_by_their_codes() {
         .expect_reserve()
         .times(1)
         .returning(|_| Ok(ReserveOutcome::Unavailable(seats(&[2, 3]))));
+    holds
+        .expect_stale_pending()
+        .times(1)
+        .returning(|_, _| Ok(vec![]));
 
     let err = service(holds, repo)
         .reserve(id, user("alice"), codes(&["S1", "S2", "S3"]))
@@ -687,16 +917,25 @@ async fn reserve_fails_when_the_mirror_is_still_not_loaded_after_a_reload() {
 #[tokio::test]
 async fn reserve_reports_a_failed_reload_without_retrying() {
     let id = event(EVENT);
+    let mut seq = Sequence::new();
     let mut repo = MockBookingRepo::new();
     expect_event(&mut repo, id, 10);
-    repo.expect_booked_seats()
-        .times(1)
-        .returning(|_| Err(store_down()));
     let mut holds = MockHoldStore::new();
     holds
         .expect_reserve()
         .times(1)
+        .in_sequence(&mut seq)
         .returning(|_| Ok(ReserveOutcome::NotLoaded));
+    holds
+        .expect_begin_load()
+        .with(eq(id))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    repo.expect_booked_seats()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Err(store_down()));
     holds.expect_load().never();
 
     let err = service(holds, repo)
@@ -730,6 +969,335 @@ async fn reserve_passes_a_hold_store_failure_on() {
         matches!(err, ReserveError::Store(StoreError::Unavailable { .. })),
         "{err:?}"
     );
+}
+
+/// One `holds.reserve` of alice's request in `EVENT`, in `seq`, answered
+/// with `answer`; the hold id it was asked with is pushed onto `tried`.
+fn expect_reserve(
+    holds: &mut MockHoldStore,
+    tried: &Arc<Mutex<Vec<HoldId>>>,
+    answer: fn(&HoldRequest) -> ReserveOutcome,
+    seq: &mut Sequence,
+) {
+    let tried = tried.clone();
+    holds
+        .expect_reserve()
+        .withf(|request: &HoldRequest| {
+            request.event == event(EVENT) && request.user == user("alice")
+        })
+        .times(1)
+        .in_sequence(seq)
+        .returning(move |request| {
+            tried.lock().unwrap().push(request.id);
+            Ok(answer(request))
+        });
+}
+
+fn held_as_asked(request: &HoldRequest) -> ReserveOutcome {
+    ReserveOutcome::Held(Hold {
+        id: request.id,
+        event: request.event,
+        user: request.user.clone(),
+        seats: request.seats.clone(),
+        expires_at: Utc::now() + chrono::Duration::seconds(60),
+    })
+}
+
+/// `holds.stale_pending` of `EVENT` with the configured grace, in `seq`.
+fn expect_stale_pending(holds: &mut MockHoldStore, stale: Vec<Hold>, seq: &mut Sequence) {
+    holds
+        .expect_stale_pending()
+        .with(eq(event(EVENT)), eq(GRACE))
+        .times(1)
+        .in_sequence(seq)
+        .returning(move |_, _| Ok(stale.clone()));
+}
+
+/// `repo.booking` of the stale hold's id, in `seq`.
+fn expect_booking_of(
+    repo: &mut MockBookingRepo,
+    stale: &Hold,
+    status: Option<BookingStatus>,
+    seq: &mut Sequence,
+) {
+    let found = status.map(|status| booking(stale.id, stale.event, "bob", status));
+    repo.expect_booking()
+        .with(eq(stale.id))
+        .times(1)
+        .in_sequence(seq)
+        .returning(move |_| Ok(found.clone()));
+}
+
+#[tokio::test]
+async fn reserve_refuses_without_a_retry_when_no_confirm_is_stale() {
+    let id = event(EVENT);
+    let tried: Arc<Mutex<Vec<HoldId>>> = Arc::default();
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    repo.expect_booking().never();
+    let mut holds = MockHoldStore::new();
+    expect_reserve(
+        &mut holds,
+        &tried,
+        |_| ReserveOutcome::Unavailable(seats(&[1])),
+        &mut seq,
+    );
+    expect_stale_pending(&mut holds, vec![], &mut seq);
+    holds.expect_finish_confirm().never();
+    holds.expect_abort_confirm().never();
+
+    let err = service(holds, repo)
+        .reserve(id, user("alice"), codes(&["S1", "S2"]))
+        .await
+        .unwrap_err();
+
+    match err {
+        ReserveError::SeatsUnavailable(taken) => assert_eq!(taken, codes(&["S1"])),
+        other => panic!("expected SeatsUnavailable, got {other:?}"),
+    }
+    assert_eq!(tried.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn reserve_still_names_the_seats_when_looking_for_stale_confirms_fails() {
+    let id = event(EVENT);
+    let tried: Arc<Mutex<Vec<HoldId>>> = Arc::default();
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    repo.expect_booking().never();
+    let mut holds = MockHoldStore::new();
+    expect_reserve(
+        &mut holds,
+        &tried,
+        |_| ReserveOutcome::Unavailable(seats(&[1])),
+        &mut seq,
+    );
+    holds
+        .expect_stale_pending()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Err(store_down()));
+
+    let err = service(holds, repo)
+        .reserve(id, user("alice"), codes(&["S1", "S2"]))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ReserveError::SeatsUnavailable(_)), "{err:?}");
+    assert_eq!(tried.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn reserve_settles_the_other_stale_confirms_when_one_fails() {
+    let id = event(EVENT);
+    let (broken, fine) = (hold(id, "bob", &[2]), hold(id, "carol", &[3]));
+    let tried: Arc<Mutex<Vec<HoldId>>> = Arc::default();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    let broken_id = broken.id;
+    repo.expect_booking().times(2).returning(move |asked| {
+        if asked == broken_id {
+            Err(store_down())
+        } else {
+            Ok(None)
+        }
+    });
+    let mut holds = MockHoldStore::new();
+    let mut outcomes = vec![
+        ReserveOutcome::Unavailable(seats(&[2, 3])),
+        ReserveOutcome::Unavailable(seats(&[2])),
+    ]
+    .into_iter();
+    let seen = tried.clone();
+    holds.expect_reserve().times(2).returning(move |request| {
+        seen.lock().unwrap().push(request.id);
+        Ok(outcomes.next().unwrap())
+    });
+    let stale = vec![broken.clone(), fine.clone()];
+    holds
+        .expect_stale_pending()
+        .times(1)
+        .returning(move |_, _| Ok(stale.clone()));
+    holds
+        .expect_abort_confirm()
+        .with(eq(id), eq(fine.id))
+        .times(1)
+        .returning(|_, _| Ok(()));
+
+    let err = service(holds, repo)
+        .reserve(id, user("alice"), codes(&["S2", "S3"]))
+        .await
+        .unwrap_err();
+
+    assert!(matches!(err, ReserveError::SeatsUnavailable(_)), "{err:?}");
+    assert_eq!(
+        tried.lock().unwrap().len(),
+        2,
+        "retried once after settling one"
+    );
+}
+
+#[tokio::test]
+async fn reserve_finishes_a_stale_confirm_that_was_booked_and_retries() {
+    let id = event(EVENT);
+    let stale = hold(id, "bob", &[2]);
+    let tried: Arc<Mutex<Vec<HoldId>>> = Arc::default();
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    let mut holds = MockHoldStore::new();
+    expect_reserve(
+        &mut holds,
+        &tried,
+        |_| ReserveOutcome::Unavailable(seats(&[2])),
+        &mut seq,
+    );
+    expect_stale_pending(&mut holds, vec![stale.clone()], &mut seq);
+    expect_booking_of(&mut repo, &stale, Some(BookingStatus::Confirmed), &mut seq);
+    holds
+        .expect_finish_confirm()
+        .with(eq(stale.clone()))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_| Ok(()));
+    holds.expect_abort_confirm().never();
+    holds.expect_release().never();
+    // The service retries whenever it settled a confirm, whatever its seats.
+    expect_reserve(&mut holds, &tried, held_as_asked, &mut seq);
+
+    let held = service(holds, repo)
+        .reserve(id, user("alice"), codes(&["S1"]))
+        .await
+        .unwrap();
+
+    let tried = tried.lock().unwrap();
+    assert_eq!(tried.len(), 2);
+    assert_eq!(tried[0], tried[1], "the retry must reuse the hold id");
+    assert_eq!(held.id, tried[0]);
+    assert_eq!(held.seats, seats(&[1]));
+}
+
+#[tokio::test]
+async fn reserve_puts_back_a_stale_confirm_that_has_no_booking_and_retries() {
+    let id = event(EVENT);
+    let stale = hold(id, "bob", &[1]);
+    let tried: Arc<Mutex<Vec<HoldId>>> = Arc::default();
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    let mut holds = MockHoldStore::new();
+    expect_reserve(
+        &mut holds,
+        &tried,
+        |_| ReserveOutcome::Unavailable(seats(&[1])),
+        &mut seq,
+    );
+    expect_stale_pending(&mut holds, vec![stale.clone()], &mut seq);
+    expect_booking_of(&mut repo, &stale, None, &mut seq);
+    holds
+        .expect_abort_confirm()
+        .with(eq(id), eq(stale.id))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    holds.expect_finish_confirm().never();
+    // The hold was never booked: it is bob's again until it expires.
+    holds.expect_release().never();
+    expect_reserve(&mut holds, &tried, held_as_asked, &mut seq);
+
+    let held = service(holds, repo)
+        .reserve(id, user("alice"), codes(&["S1"]))
+        .await
+        .unwrap();
+
+    assert_eq!(held.seats, seats(&[1]));
+    assert_eq!(tried.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn reserve_frees_a_stale_confirm_whose_booking_was_cancelled_and_retries() {
+    let id = event(EVENT);
+    let stale = hold(id, "bob", &[1]);
+    let tried: Arc<Mutex<Vec<HoldId>>> = Arc::default();
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    let mut holds = MockHoldStore::new();
+    expect_reserve(
+        &mut holds,
+        &tried,
+        |_| ReserveOutcome::Unavailable(seats(&[1])),
+        &mut seq,
+    );
+    expect_stale_pending(&mut holds, vec![stale.clone()], &mut seq);
+    expect_booking_of(&mut repo, &stale, Some(BookingStatus::Cancelled), &mut seq);
+    holds
+        .expect_abort_confirm()
+        .with(eq(id), eq(stale.id))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    // Released on behalf of its owner, not of the caller.
+    holds
+        .expect_release()
+        .with(eq(id), eq(stale.id), eq(user("bob")))
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _, _| Ok(ReleaseOutcome::Released));
+    holds.expect_finish_confirm().never();
+    expect_reserve(&mut holds, &tried, held_as_asked, &mut seq);
+
+    let held = service(holds, repo)
+        .reserve(id, user("alice"), codes(&["S1"]))
+        .await
+        .unwrap();
+
+    assert_eq!(held.seats, seats(&[1]));
+    assert_eq!(tried.lock().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn reserve_reconciles_only_once_and_then_names_the_seats_still_taken() {
+    let id = event(EVENT);
+    let stale = hold(id, "bob", &[1]);
+    let tried: Arc<Mutex<Vec<HoldId>>> = Arc::default();
+    let mut seq = Sequence::new();
+    let mut repo = MockBookingRepo::new();
+    expect_event(&mut repo, id, 10);
+    let mut holds = MockHoldStore::new();
+    expect_reserve(
+        &mut holds,
+        &tried,
+        |_| ReserveOutcome::Unavailable(seats(&[1, 2])),
+        &mut seq,
+    );
+    expect_stale_pending(&mut holds, vec![stale.clone()], &mut seq);
+    expect_booking_of(&mut repo, &stale, None, &mut seq);
+    holds
+        .expect_abort_confirm()
+        .times(1)
+        .in_sequence(&mut seq)
+        .returning(|_, _| Ok(()));
+    expect_reserve(
+        &mut holds,
+        &tried,
+        |_| ReserveOutcome::Unavailable(seats(&[2])),
+        &mut seq,
+    );
+    // Saturated above: a second reconcile or a third reserve would panic.
+
+    let err = service(holds, repo)
+        .reserve(id, user("alice"), codes(&["S1", "S2"]))
+        .await
+        .unwrap_err();
+
+    match err {
+        ReserveError::SeatsUnavailable(taken) => assert_eq!(taken, codes(&["S2"])),
+        other => panic!("expected SeatsUnavailable, got {other:?}"),
+    }
+    assert_eq!(tried.lock().unwrap().len(), 2);
 }
 
 // --------------------------------------------------------------- confirm
@@ -1234,6 +1802,7 @@ async fn confirm_reports_seats_booked_meanwhile_even_when_cleaning_up_fails() {
         .expect_release()
         .times(1)
         .returning(|_, _, _| Err(store_down()));
+    holds.expect_begin_load().times(1).returning(|_| Ok(()));
     repo.expect_booked_seats()
         .times(1)
         .returning(|_| Err(store_down()));
