@@ -22,4 +22,5 @@ mod rows;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use queries::confirm_statement;
 pub use repo::{PoolStatus, PostgresRepo};

@@ -78,6 +78,13 @@ UNION ALL
 SELECT 'created', NULL, NULL, NULL, max(created_at), NULL FROM inserted
 HAVING count(*) > 0";
 
+/// The confirm statement as the repo runs it ($1 booking id, $2 event id,
+/// $3 seat codes, $4 user id), for benchmarks that measure its ceiling with
+/// pgbench.
+pub fn confirm_statement() -> &'static str {
+    CONFIRM
+}
+
 const BOOKING: &str = "
 SELECT b.event_id, b.user_id, b.status, b.created_at, s.seat_code
 FROM bookings b JOIN seats s ON s.id = b.seat_id

@@ -1,0 +1,176 @@
+//! What the stores allow on this machine, measured with their own tools on
+//! exactly what the service runs: the reserve's Lua script through
+//! `redis-benchmark` (EVALSHA), the confirm's statement through `pgbench`.
+
+use std::process::Command;
+use std::time::Duration;
+
+use booking_domain::{EventId, HoldId, HoldRequest, SeatNo, UserId};
+use booking_redis::{reserve_args, reserve_keys, reserve_script, KeyPrefix};
+
+use crate::server::redis_host_port;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Ceiling {
+    pub connections: usize,
+    pub per_second: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+/// The reserve script at `connections` connections, each call a random
+/// seat, user and hold of one loaded event (as scenario (b) is).
+pub fn redis_reserve(
+    redis_url: &str,
+    prefix: &str,
+    event: i64,
+    connections: usize,
+    requests: u64,
+) -> anyhow::Result<Ceiling> {
+    let (host, port) = redis_host_port(redis_url);
+    let prefix = KeyPrefix::parse(prefix).map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let event = EventId::new(event)?;
+    let request = HoldRequest {
+        id: HoldId::generate(event),
+        event,
+        user: UserId::parse("ceiling")?,
+        seats: vec![SeatNo::new(1).expect("1 is a seat")],
+        ttl: Duration::from_secs(300),
+        max_held_per_user: 1_000_000,
+    };
+    let hold = request.id.to_string();
+    let mut keys = reserve_keys(&prefix, &request);
+    let mut args = reserve_args(&request);
+    // redis-benchmark puts a fresh random number in each placeholder.
+    keys[3] = keys[3].replace(&hold, "__rand_int__");
+    keys[4] = keys[4].replace("ceiling", "__rand_int__");
+    args[0] = "__rand_int__".into();
+    args[1] = "__rand_int__".into();
+    args[4] = "__rand_int__".into();
+    let cli = |args: &[&str]| -> anyhow::Result<String> {
+        let out = Command::new("redis-cli")
+            .args(["-h", &host, "-p", &port.to_string()])
+            .args(args)
+            .output()?;
+        anyhow::ensure!(out.status.success(), "redis-cli failed");
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    cli(&["SET", &keys[0], "1"])?;
+    let sha = cli(&["SCRIPT", "LOAD", reserve_script()])?;
+    let mut command = Command::new("redis-benchmark");
+    command
+        .args(["-h", &host, "-p", &port.to_string()])
+        .args(["-c", &connections.to_string(), "-n", &requests.to_string()])
+        .args(["-r", "100000", "--csv", "evalsha", &sha, "5"])
+        .args(&keys)
+        .args(&args);
+    let out = command.output()?;
+    anyhow::ensure!(out.status.success(), "redis-benchmark failed");
+    parse_redis_benchmark(&String::from_utf8_lossy(&out.stdout), connections)
+}
+
+fn parse_redis_benchmark(csv: &str, connections: usize) -> anyhow::Result<Ceiling> {
+    // "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
+    let row = csv
+        .lines()
+        .find(|line| !line.starts_with("\"test\"") && line.contains(','))
+        .ok_or_else(|| anyhow::anyhow!("no result in redis-benchmark output: {csv}"))?;
+    let cells: Vec<f64> = row
+        .split(',')
+        .skip(1)
+        .filter_map(|cell| cell.trim_matches('"').parse().ok())
+        .collect();
+    anyhow::ensure!(cells.len() >= 6, "unexpected redis-benchmark row: {row}");
+    Ok(Ceiling {
+        connections,
+        per_second: cells[0],
+        p50_ms: Some(cells[3]),
+        p99_ms: Some(cells[5]),
+    })
+}
+
+/// The confirm statement, one seat per transaction, at `clients` clients
+/// for `duration` (pgbench; prepared statements, as the service uses).
+pub fn pg_confirm(
+    database_url: &str,
+    event: i64,
+    clients: usize,
+    duration: Duration,
+) -> anyhow::Result<Ceiling> {
+    let script = pgbench_script(event);
+    let path = std::env::temp_dir().join(format!("confirm-{}.sql", uuid::Uuid::new_v4().simple()));
+    std::fs::write(&path, script)?;
+    let out = Command::new("pgbench")
+        .args(["-n", "-M", "prepared", "-j", "1"])
+        .args([
+            "-c",
+            &clients.to_string(),
+            "-T",
+            &duration.as_secs().max(1).to_string(),
+        ])
+        .arg("-f")
+        .arg(&path)
+        .arg(database_url)
+        .output();
+    let _ = std::fs::remove_file(&path);
+    let out = out?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    anyhow::ensure!(
+        out.status.success(),
+        "pgbench failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let field = |name: &str| {
+        text.lines()
+            .find(|line| line.starts_with(name))
+            .and_then(|line| line.split('=').nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<f64>().ok())
+    };
+    let tps = field("tps").ok_or_else(|| anyhow::anyhow!("no tps in pgbench output: {text}"))?;
+    Ok(Ceiling {
+        connections: clients,
+        per_second: tps,
+        p50_ms: field("latency average"),
+        p99_ms: None,
+    })
+}
+
+/// The repo's confirm statement with pgbench variables for its parameters:
+/// a fresh booking id per transaction, a random seat of `event`.
+pub fn pgbench_script(event: i64) -> String {
+    let sql: String = booking_postgres::confirm_statement()
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let sql = sql
+        .replace("$1", "md5(:client_id::text || '-' || :n::text)::uuid")
+        .replace("$2", ":event")
+        .replace("$3::text[]", "ARRAY['S' || :seat]::text[]")
+        .replace("$4", "'pgbench'");
+    format!(
+        "\\set n random(1, 1000000000)\n\\set seat random(1, 100000)\n\\set event {event}\n{};\n",
+        sql.trim()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_pgbench_script_has_no_parameters_left() {
+        let script = super::pgbench_script(7);
+        assert!(!script.contains('$'), "{script}");
+        assert!(script.contains("\\set event 7"));
+        assert!(script.trim_end().ends_with(';'));
+    }
+
+    #[test]
+    fn redis_benchmark_csv_is_read() {
+        let csv = "\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\",\"p50_latency_ms\",\"p95_latency_ms\",\"p99_latency_ms\",\"max_latency_ms\"\n\"EVALSHA\",\"35000.00\",\"1.7\",\"0.2\",\"1.6\",\"2.5\",\"3.1\",\"9.0\"\n";
+        let ceiling = super::parse_redis_benchmark(csv, 64).unwrap();
+        assert_eq!(ceiling.per_second, 35000.0);
+        assert_eq!(ceiling.p50_ms, Some(1.6));
+        assert_eq!(ceiling.p99_ms, Some(3.1));
+    }
+}
