@@ -97,7 +97,7 @@ pub fn pg_confirm(
     clients: usize,
     duration: Duration,
 ) -> anyhow::Result<Ceiling> {
-    let script = pgbench_script(event);
+    let script = pgbench_script(event, clients, CEILING_SEATS);
     let path = std::env::temp_dir().join(format!("confirm-{}.sql", uuid::Uuid::new_v4().simple()));
     std::fs::write(&path, script)?;
     let out = Command::new("pgbench")
@@ -136,9 +136,35 @@ pub fn pg_confirm(
     })
 }
 
+/// Seats of the event the confirm ceiling books: enough that a client
+/// seldom draws one twice (a draw of a booked seat costs no write, and
+/// would flatter the ceiling).
+pub const CEILING_SEATS: u32 = 500_000;
+
+/// Gives `event` (created with 100,000 seats by the api) seats up to
+/// `CEILING_SEATS`, straight in Postgres: the api caps events at 100,000.
+pub async fn grow_event(database_url: &str, event: i64) -> anyhow::Result<()> {
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let event = i32::try_from(event)?;
+    let seats = i32::try_from(CEILING_SEATS)?;
+    client
+        .execute(
+            "INSERT INTO seats (event_id, seat_code) \
+             SELECT $1, 'S' || n FROM generate_series(100001, $2::int4) AS n",
+            &[&event, &seats],
+        )
+        .await?;
+    Ok(())
+}
+
 /// The repo's confirm statement with pgbench variables for its parameters:
-/// a fresh booking id per transaction, a random seat of `event`.
-pub fn pgbench_script(event: i64) -> String {
+/// a fresh booking id per transaction, a random seat of `event` from a
+/// range of the client's own. Clients never contend for a seat, as the
+/// service's confirms do not (Redis already gave each seat to one hold);
+/// a seat a client draws twice is answered "taken" without a write.
+pub fn pgbench_script(event: i64, clients: usize, seats: u32) -> String {
+    let range = (seats as usize / clients.max(1)).max(1);
     let sql: String = booking_postgres::confirm_statement()
         .lines()
         .filter(|line| !line.trim_start().starts_with("--"))
@@ -150,7 +176,7 @@ pub fn pgbench_script(event: i64) -> String {
         .replace("$3::text[]", "ARRAY['S' || :seat]::text[]")
         .replace("$4", "'pgbench'");
     format!(
-        "\\set n random(1, 1000000000)\n\\set seat random(1, 100000)\n\\set event {event}\n{};\n",
+        "\\set n random(1, 1000000000)\n\\set seat 1 + :client_id * {range} + random(0, {range} - 1)\n\\set event {event}\n{};\n",
         sql.trim()
     )
 }
@@ -159,7 +185,7 @@ pub fn pgbench_script(event: i64) -> String {
 mod tests {
     #[test]
     fn the_pgbench_script_has_no_parameters_left() {
-        let script = super::pgbench_script(7);
+        let script = super::pgbench_script(7, 16, 500_000);
         assert!(!script.contains('$'), "{script}");
         assert!(script.contains("\\set event 7"));
         assert!(script.trim_end().ends_with(';'));

@@ -20,6 +20,10 @@ pub struct Plan {
     pub pg_url: String,
     pub redis_url: String,
     pub binary: Option<PathBuf>,
+    /// Which of the scenarios a-e to run (ceilings run with b and c).
+    pub scenarios: String,
+    /// Extra environment for the server, e.g. a pool size to try.
+    pub server_env: Vec<(String, String)>,
 }
 
 /// Postgres here allows 100 connections; the api's pool and psql need a
@@ -28,8 +32,8 @@ const PGBENCH_MAX_CLIENTS: usize = 80;
 
 struct Level {
     results: Vec<(ScenarioResult, Option<u64>)>,
-    redis: Ceiling,
-    pg: Ceiling,
+    redis: Option<Ceiling>,
+    pg: Option<Ceiling>,
 }
 
 struct Run {
@@ -47,7 +51,8 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     let mut out = String::new();
     for n in 1..=plan.runs {
         eprintln!("== run {n} of {}", plan.runs);
-        let server = Server::start(&binary, &plan.pg_url, &plan.redis_url, &[]).await?;
+        let server =
+            Server::start(&binary, &plan.pg_url, &plan.redis_url, &plan.server_env).await?;
         let result = one_run(&server, &plan).await;
         server.stop().await?;
         let run = result?;
@@ -93,7 +98,10 @@ async fn one_run(server: &Server, plan: &Plan) -> anyhow::Result<Run> {
             Scenario::Reserve,
             Scenario::Booking,
             Scenario::FlashSale,
-        ] {
+        ]
+        .into_iter()
+        .filter(|s| plan.scenarios.contains(s.letter()))
+        {
             let seats = match scenario {
                 Scenario::EventDetails => 10,
                 Scenario::Reserve | Scenario::Booking => 100_000,
@@ -107,26 +115,40 @@ async fn one_run(server: &Server, plan: &Plan) -> anyhow::Result<Run> {
             }
             results.push((result, server.peak_rss_kib()));
         }
-        let (reserve_event, _) = create_event(server.addr, 100_000).await?;
-        let requests = 30_000 * plan.duration.as_secs();
-        let redis = ceilings::redis_reserve(
-            &plan.redis_url,
-            &server.prefix,
-            reserve_event,
-            connections,
-            requests,
-        )?;
-        let (confirm_event, _) = create_event(server.addr, 100_000).await?;
-        let pg = ceilings::pg_confirm(
-            &server.database_url(),
-            confirm_event,
-            connections.min(PGBENCH_MAX_CLIENTS),
-            plan.duration,
-        )?;
+        let redis = if plan.scenarios.contains('b') {
+            let (reserve_event, _) = create_event(server.addr, 100_000).await?;
+            let requests = 30_000 * plan.duration.as_secs();
+            Some(ceilings::redis_reserve(
+                &plan.redis_url,
+                &server.prefix,
+                reserve_event,
+                connections,
+                requests,
+            )?)
+        } else {
+            None
+        };
+        let pg = if plan.scenarios.contains('c') {
+            let (confirm_event, _) = create_event(server.addr, 100_000).await?;
+            ceilings::grow_event(&server.database_url(), confirm_event).await?;
+            Some(ceilings::pg_confirm(
+                &server.database_url(),
+                confirm_event,
+                connections.min(PGBENCH_MAX_CLIENTS),
+                plan.duration,
+            )?)
+        } else {
+            None
+        };
         levels.push(Level { results, redis, pg });
     }
     let mut creates = Vec::new();
-    for seats in [10_000, 100_000] {
+    let sizes: &[u32] = if plan.scenarios.contains('e') {
+        &[10_000, 100_000]
+    } else {
+        &[]
+    };
+    for &seats in sizes {
         let mut times = Vec::new();
         for _ in 0..3 {
             times.push(create_event(server.addr, seats).await?.1);
@@ -199,18 +221,18 @@ fn describe(run: &Run) -> String {
             .results
             .iter()
             .find(|(r, _)| r.scenario == Scenario::Booking);
-        if let Some((reserve, _)) = reserve {
+        if let (Some((reserve, _)), Some(redis)) = (reserve, &level.redis) {
             out.push_str(&report::ceiling_row(
                 "redis-benchmark EVALSHA reserve.lua vs (b)",
-                &level.redis,
+                redis,
                 reserve.requests_per_second(),
                 "reserves",
             ));
         }
-        if let Some((booking, _)) = booking {
+        if let (Some((booking, _)), Some(pg)) = (booking, &level.pg) {
             out.push_str(&report::ceiling_row(
-                &format!("pgbench confirm ({} clients) vs (c)", level.pg.connections),
-                &level.pg,
+                &format!("pgbench confirm ({} clients) vs (c)", pg.connections),
+                pg,
                 booking.completed_per_second(),
                 "bookings",
             ));
@@ -256,8 +278,8 @@ fn summarise(runs: &[Run], plan: &Plan) -> String {
             r.stats.percentile(0.99).as_secs_f64() * 1000.0
         });
         let bookings = pick(Scenario::Booking, &|r| r.completed_per_second());
-        let redis = ceiling(&|l| l.redis.per_second);
-        let pg = ceiling(&|l| l.pg.per_second);
+        let redis = ceiling(&|l| l.redis.map_or(f64::NAN, |c| c.per_second));
+        let pg = ceiling(&|l| l.pg.map_or(f64::NAN, |c| c.per_second));
         out.push_str(&format!(
             "- {connections} connections: (a) {details:.0} req/s; (b) {reserves:.0} reserves/s, p99 {reserve_p99:.2} ms, Redis ceiling {redis:.0}/s, ratio {:.2}; (c) {bookings:.0} bookings/s, pgbench ceiling {pg:.0}/s, ratio {:.2}\n",
             reserves / redis,

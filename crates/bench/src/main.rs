@@ -1,6 +1,7 @@
 //! `bench`: the load benchmark. See docs/PERFORMANCE.md.
 //!
 //!   cargo run --release -p booking-bench -- [--runs N] [--seconds S] [--connections 16,64,256]
+//!       [--scenarios abcde] [--server-env KEY=VALUE]...
 //!   cargo run -p booking-bench -- --smoke --url http://127.0.0.1:4000
 
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ struct Args {
     pg_url: String,
     redis_url: String,
     binary: Option<PathBuf>,
+    scenarios: String,
+    server_env: Vec<(String, String)>,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -27,6 +30,8 @@ fn parse_args() -> anyhow::Result<Args> {
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         redis_url: "redis://127.0.0.1:6379".into(),
         binary: None,
+        scenarios: "abcde".into(),
+        server_env: Vec::new(),
     };
     let mut raw = std::env::args().skip(1);
     while let Some(flag) = raw.next() {
@@ -48,6 +53,14 @@ fn parse_args() -> anyhow::Result<Args> {
             "--pg-url" => args.pg_url = value()?,
             "--redis-url" => args.redis_url = value()?,
             "--server-bin" => args.binary = Some(value()?.into()),
+            "--scenarios" => args.scenarios = value()?,
+            "--server-env" => {
+                let pair = value()?;
+                let (key, val) = pair
+                    .split_once('=')
+                    .ok_or_else(|| anyhow::anyhow!("--server-env takes KEY=VALUE"))?;
+                args.server_env.push((key.to_owned(), val.to_owned()));
+            }
             other => anyhow::bail!("unknown argument {other}; see docs/PERFORMANCE.md"),
         }
     }
@@ -78,6 +91,8 @@ fn main() -> anyhow::Result<()> {
             pg_url: args.pg_url,
             redis_url: args.redis_url,
             binary: args.binary,
+            scenarios: args.scenarios,
+            server_env: args.server_env,
         })
         .await
     })

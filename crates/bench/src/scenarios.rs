@@ -23,6 +23,16 @@ pub enum Scenario {
 }
 
 impl Scenario {
+    /// Its letter in the issue and on the command line.
+    pub fn letter(self) -> char {
+        match self {
+            Scenario::EventDetails => 'a',
+            Scenario::Reserve => 'b',
+            Scenario::Booking => 'c',
+            Scenario::FlashSale => 'd',
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             Scenario::EventDetails => "(a) GET /events/:id",
@@ -115,12 +125,16 @@ pub async fn run(
                         if n > u64::from(seats) {
                             false
                         } else {
+                            // Distinct seats, spread over the event as
+                            // buyers' choices are, rather than S1, S2, ...
+                            // which piles every insert on one index page.
+                            let seat = spread(n, u64::from(seats));
                             let booked = buy(
                                 &mut conn,
                                 &mut stats,
                                 event,
                                 &format!("b{n}"),
-                                n,
+                                seat,
                                 scenario == Scenario::Booking,
                             )
                             .await;
@@ -201,6 +215,15 @@ async fn buy(
     confirmed.status == 200
 }
 
+/// The `n`th of `seats` seats (1-based) in a fixed shuffled order: a
+/// bijection whenever `seats` is not a multiple of the prime 7919.
+fn spread(n: u64, seats: u64) -> u64 {
+    if seats % 7919 == 0 {
+        return n;
+    }
+    (n - 1) * 7919 % seats + 1
+}
+
 /// xorshift64*: cheap, and the same choices on every run.
 struct Rng(u64);
 
@@ -214,5 +237,16 @@ impl Rng {
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) % n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spread_visits_every_seat_once() {
+        let seats = 1000;
+        let mut seen: Vec<u64> = (1..=seats).map(|n| super::spread(n, seats)).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (1..=seats).collect::<Vec<_>>());
     }
 }
