@@ -11,6 +11,7 @@
 
 pub mod ceilings;
 pub mod client;
+pub mod cpu;
 pub mod report;
 pub mod scenarios;
 pub mod server;

@@ -10,13 +10,18 @@ pub fn ms(d: std::time::Duration) -> String {
 }
 
 pub fn header() -> String {
-    "| scenario | conns | req/s | done/s | p50 ms | p99 ms | p99.9 ms | statuses | 5xx | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|---|\n".to_owned()
+    "| scenario | conns | req/s | done/s | p50 ms | p99 ms | p99.9 ms | statuses | 5xx | peak RSS MiB | CPU % api / pg / redis / bench |\n|---|---|---|---|---|---|---|---|---|---|---|\n".to_owned()
 }
 
 pub fn row(result: &ScenarioResult, peak_rss_kib: Option<u64>) -> String {
     let stats = &result.stats;
+    let cpu: Vec<String> = result
+        .cpu_percent()
+        .iter()
+        .map(|(_, p)| format!("{p:.0}"))
+        .collect();
     format!(
-        "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} |\n",
+        "| {} | {} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {} | {} |\n",
         result.scenario.label(),
         result.connections,
         result.requests_per_second(),
@@ -27,6 +32,7 @@ pub fn row(result: &ScenarioResult, peak_rss_kib: Option<u64>) -> String {
         stats.statuses_text(),
         stats.server_errors(),
         peak_rss_kib.map_or("-".into(), |k| format!("{:.1}", k as f64 / 1024.0)),
+        cpu.join(" / "),
     )
 }
 

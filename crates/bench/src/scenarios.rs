@@ -54,6 +54,8 @@ pub struct ScenarioResult {
     pub completed: u64,
     /// (d): every seat some confirm answered 200 for, once per answer.
     pub sold: Vec<u32>,
+    /// CPU seconds used during the run, by process name.
+    pub cpu: Vec<(&'static str, Duration)>,
 }
 
 impl ScenarioResult {
@@ -63,6 +65,19 @@ impl ScenarioResult {
 
     pub fn completed_per_second(&self) -> f64 {
         self.completed as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// Each watched process's CPU share during the run, in % of one core.
+    pub fn cpu_percent(&self) -> Vec<(&'static str, f64)> {
+        self.cpu
+            .iter()
+            .map(|(name, used)| {
+                (
+                    *name,
+                    100.0 * used.as_secs_f64() / self.elapsed.as_secs_f64(),
+                )
+            })
+            .collect()
     }
 }
 
@@ -104,6 +119,7 @@ pub async fn run(
             _ => duration,
         };
     let started = Instant::now();
+    let cpu_before = crate::cpu::Snapshot::take();
     let mut workers = Vec::with_capacity(connections);
     for worker in 0..connections {
         let (next, completed) = (next.clone(), completed.clone());
@@ -172,11 +188,14 @@ pub async fn run(
         stats.merge(&worker_stats);
         sold.extend(worker_sold);
     }
+    let elapsed = started.elapsed();
+    let cpu = cpu_before.used_until(&crate::cpu::Snapshot::take());
     Ok(ScenarioResult {
         scenario,
         connections,
         event,
-        elapsed: started.elapsed(),
+        elapsed,
+        cpu,
         stats,
         completed: completed.load(Ordering::Relaxed),
         sold,
