@@ -24,6 +24,11 @@ pub struct Plan {
     pub scenarios: String,
     /// Extra environment for the server, e.g. a pool size to try.
     pub server_env: Vec<(String, String)>,
+    /// Seats of the events of (b) and (c).
+    pub event_seats: u32,
+    /// CONFIRMED bookings written straight into Postgres before the first
+    /// scenario, to see how the cost grows with the bookings table.
+    pub preload_bookings: u64,
 }
 
 /// Postgres here allows 100 connections; the api's pool and psql need a
@@ -89,6 +94,9 @@ fn build_release() -> anyhow::Result<PathBuf> {
 }
 
 async fn one_run(server: &Server, plan: &Plan) -> anyhow::Result<Run> {
+    if plan.preload_bookings > 0 {
+        preload(server, plan.preload_bookings).await?;
+    }
     let mut levels = Vec::new();
     let mut flash_checks = Vec::new();
     for &connections in &plan.connections {
@@ -104,7 +112,7 @@ async fn one_run(server: &Server, plan: &Plan) -> anyhow::Result<Run> {
         {
             let seats = match scenario {
                 Scenario::EventDetails => 10,
-                Scenario::Reserve | Scenario::Booking => 100_000,
+                Scenario::Reserve | Scenario::Booking => plan.event_seats,
                 Scenario::FlashSale => 1_000,
             };
             eprintln!("   {} at {connections} connections", scenario.label());
@@ -160,6 +168,35 @@ async fn one_run(server: &Server, plan: &Plan) -> anyhow::Result<Run> {
         creates,
         flash_checks,
     })
+}
+
+/// Writes `bookings` CONFIRMED bookings, one seat each, on events of
+/// 100,000 seats created through the api, straight into Postgres.
+async fn preload(server: &Server, bookings: u64) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let (client, connection) =
+        tokio_postgres::connect(&server.database_url(), tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let mut left = bookings;
+    while left > 0 {
+        let (event, _) = create_event(server.addr, 100_000).await?;
+        let count = i64::try_from(left.min(100_000))?;
+        client
+            .execute(
+                "INSERT INTO bookings (booking_group_id, event_id, seat_id, user_id, status) \
+                 SELECT gen_random_uuid(), event_id, id, 'preload-' || id, 'CONFIRMED' \
+                 FROM seats WHERE event_id = $1 ORDER BY id LIMIT $2",
+                &[&i32::try_from(event)?, &count],
+            )
+            .await?;
+        left -= count as u64;
+    }
+    client.batch_execute("ANALYZE bookings").await?;
+    eprintln!(
+        "   preloaded {bookings} bookings in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// Every seat sold once, no 5xx, and Postgres agrees: no seat with two

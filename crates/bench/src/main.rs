@@ -1,7 +1,8 @@
 //! `bench`: the load benchmark. See docs/PERFORMANCE.md.
 //!
 //!   cargo run --release -p booking-bench -- [--runs N] [--seconds S] [--connections 16,64,256]
-//!       [--scenarios abcde] [--server-env KEY=VALUE]...
+//!       [--scenarios abcde] [--server-env KEY=VALUE]... [--event-seats N]
+//!       [--preload-bookings N]
 //!   cargo run -p booking-bench -- --smoke --url http://127.0.0.1:4000
 
 use std::path::PathBuf;
@@ -19,6 +20,8 @@ struct Args {
     binary: Option<PathBuf>,
     scenarios: String,
     server_env: Vec<(String, String)>,
+    event_seats: u32,
+    preload_bookings: u64,
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -32,6 +35,8 @@ fn parse_args() -> anyhow::Result<Args> {
         binary: None,
         scenarios: "abcde".into(),
         server_env: Vec::new(),
+        event_seats: 100_000,
+        preload_bookings: 0,
     };
     let mut raw = std::env::args().skip(1);
     while let Some(flag) = raw.next() {
@@ -54,6 +59,8 @@ fn parse_args() -> anyhow::Result<Args> {
             "--redis-url" => args.redis_url = value()?,
             "--server-bin" => args.binary = Some(value()?.into()),
             "--scenarios" => args.scenarios = value()?,
+            "--event-seats" => args.event_seats = value()?.parse()?,
+            "--preload-bookings" => args.preload_bookings = value()?.parse()?,
             "--server-env" => {
                 let pair = value()?;
                 let (key, val) = pair
@@ -93,6 +100,8 @@ fn main() -> anyhow::Result<()> {
             binary: args.binary,
             scenarios: args.scenarios,
             server_env: args.server_env,
+            event_seats: args.event_seats,
+            preload_bookings: args.preload_bookings,
         })
         .await
     })
