@@ -81,12 +81,7 @@ on_both_stores! {
 on_both_stores! {
     async fn jwt_mode_refuses_bad_tokens() {
         let app = spawn_jwt_app().await;
-        let id = app
-            .create_event_as(As::Bearer(&token("boss", true)), 10)
-            .await
-            .body["eventId"]
-            .as_i64()
-            .unwrap();
+        let id = create_event_as_admin(&app).await;
         let path = format!("/events/{id}/seats/reserve");
         let body = || Some(json!({"seatCodes": ["S1"]}));
         let now = chrono::Utc::now().timestamp();
@@ -122,12 +117,7 @@ on_both_stores! {
 on_both_stores! {
     async fn jwt_mode_refuses_a_body_user_other_than_the_token() {
         let app = spawn_jwt_app().await;
-        let id = app
-            .create_event_as(As::Bearer(&token("boss", true)), 10)
-            .await
-            .body["eventId"]
-            .as_i64()
-            .unwrap();
+        let id = create_event_as_admin(&app).await;
         let alice = token("alice", false);
         let path = format!("/events/{id}/seats/reserve");
         let mismatch = app
@@ -154,12 +144,7 @@ on_both_stores! {
 on_both_stores! {
     async fn jwt_mode_keeps_holds_and_bookings_to_their_owner_and_admins() {
         let app = spawn_jwt_app().await;
-        let id = app
-            .create_event_as(As::Bearer(&token("boss", true)), 10)
-            .await
-            .body["eventId"]
-            .as_i64()
-            .unwrap();
+        let id = create_event_as_admin(&app).await;
         let (alice, bob, admin) = (
             token("alice", false),
             token("bob", false),
@@ -221,4 +206,13 @@ on_both_stores! {
             .await;
         assert_eq!(release.status, 200);
     }
+}
+
+/// A 10-seat event created with an admin's token (jwt mode).
+async fn create_event_as_admin(app: &crate::helpers::TestApp) -> i64 {
+    let created = app
+        .create_event_as(As::Bearer(&token("boss", true)), 10)
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    created.body["eventId"].as_i64().unwrap()
 }
