@@ -493,3 +493,49 @@ async fn a_confirm_that_died_after_its_commit_ends_booked() {
     assert_eq!(app.confirm(event, "alice", &hold).await.status, 200);
     assert_eq!(confirmed_rows(&app, event).await, 2);
 }
+
+/// Two api instances on one Postgres and one Redis sell one event: a hold
+/// taken through one is confirmed through the other, and no seat is ever
+/// booked twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_sell_one_event_without_double_booking() {
+    let first = spawn_real_app(|_| {}).await;
+    let (url, prefix) = (
+        first.settings.postgres.url.clone(),
+        first.settings.redis.key_prefix.clone(),
+    );
+    let second = spawn_real_app(|s| {
+        s.postgres.url = url;
+        s.redis.key_prefix = prefix;
+    })
+    .await;
+    let apps = [&first, &second];
+    let event = first.create_event(30).await;
+    let buyers = (0..60usize).map(|buyer| async move {
+        let user = format!("buyer-{buyer}");
+        let seats: Vec<String> = (0..2)
+            .map(|k| format!("S{}", (buyer * 7 + k * 11) % 30 + 1))
+            .collect();
+        let codes: Vec<&str> = seats.iter().map(String::as_str).collect();
+        let answer = apps[buyer % 2].reserve(event, &user, &codes).await;
+        if answer.status != 201 {
+            assert_eq!(answer.status, 409, "{:?}", answer.body);
+            return 0;
+        }
+        let confirmed = apps[(buyer + 1) % 2]
+            .confirm(event, &user, &answer.str("holdGroupId"))
+            .await;
+        assert_eq!(confirmed.status, 200, "{:?}", confirmed.body);
+        seats.len() as i64
+    });
+    let sold: i64 = futures_util::future::join_all(buyers)
+        .await
+        .into_iter()
+        .sum();
+    assert!(sold > 0);
+    assert_eq!(double_booked_seats(&first, event).await, 0);
+    assert_eq!(confirmed_rows(&first, event).await, sold);
+    let (one, other) = (first.counts(event).await, second.counts(event).await);
+    assert_eq!(one, other, "both instances see the same event");
+    assert_eq!(one.0 as i64, sold);
+}
