@@ -5,9 +5,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-/// CPU time used so far, by process name (`comm`), for the names asked.
+/// CPU time used so far by each watched process: pid → (name, ticks).
+/// Kept per process, so one that ends or starts during a run cannot make
+/// its name's total go backwards.
 #[derive(Debug, Clone, Default)]
-pub struct Snapshot(HashMap<String, u64>);
+pub struct Snapshot(HashMap<u32, (&'static str, u64)>);
 
 /// Linux reports CPU time in clock ticks of 1/100 s on every platform we
 /// run on (`getconf CLK_TCK`).
@@ -22,6 +24,13 @@ impl Snapshot {
             return Self(totals);
         };
         for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+            else {
+                continue;
+            };
             let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
                 continue;
             };
@@ -31,9 +40,9 @@ impl Snapshot {
                 continue;
             };
             let comm = &stat[open + 1..close];
-            if !WATCHED.contains(&comm) {
+            let Some(name) = WATCHED.iter().find(|name| **name == comm) else {
                 continue;
-            }
+            };
             let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
             let ticks = |i: usize| {
                 fields
@@ -41,22 +50,31 @@ impl Snapshot {
                     .and_then(|f| f.parse::<u64>().ok())
                     .unwrap_or(0)
             };
-            *totals.entry(comm.to_owned()).or_default() += ticks(11) + ticks(12);
+            totals.insert(pid, (*name, ticks(11) + ticks(12)));
         }
         Self(totals)
     }
 
-    /// Seconds of CPU each watched name used between `self` and `later`.
-    /// Processes that ended in between are not counted (Postgres backends
-    /// of the api's pool and pgbench live through a run).
+    /// Seconds of CPU each watched name used between `self` and `later`:
+    /// what every process alive at `later` used since `self` (or since it
+    /// started). Processes that ended in between are not counted.
     pub fn used_until(&self, later: &Snapshot) -> Vec<(&'static str, Duration)> {
         WATCHED
             .iter()
             .map(|name| {
-                let before = self.0.get(*name).copied().unwrap_or(0);
-                let after = later.0.get(*name).copied().unwrap_or(0);
-                let seconds = after.saturating_sub(before) as f64 / TICKS_PER_SECOND;
-                (*name, Duration::from_secs_f64(seconds))
+                let ticks: u64 = later
+                    .0
+                    .iter()
+                    .filter(|(_, (n, _))| n == name)
+                    .map(|(pid, (_, after))| {
+                        let before = self.0.get(pid).map_or(0, |(_, t)| *t);
+                        after.saturating_sub(before)
+                    })
+                    .sum();
+                (
+                    *name,
+                    Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND),
+                )
             })
             .collect()
     }
