@@ -82,13 +82,11 @@ fn stops_cleanly_on(signal: &str) {
     );
 }
 
+// One test, one signal after the other: two tests in parallel could be
+// handed the same free port.
 #[test]
-fn the_binary_stops_cleanly_on_sigterm() {
+fn the_binary_stops_cleanly_on_sigterm_and_on_sigint() {
     stops_cleanly_on("-TERM");
-}
-
-#[test]
-fn the_binary_stops_cleanly_on_sigint() {
     stops_cleanly_on("-INT");
 }
 
