@@ -5,6 +5,7 @@ use std::time::Duration;
 use booking_api::settings::{AuthMode, Secret, Storage};
 use booking_api::{Application, Settings};
 use booking_postgres::testing::TestDatabase;
+use booking_redis::testing::TestPrefix;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
@@ -54,10 +55,8 @@ pub struct TestApp {
     handle: booking_api::startup::ServerHandle,
     /// Dropped after the server: the database goes when the test ends.
     pub database: Option<TestDatabase>,
-}
-
-pub fn test_redis_url() -> String {
-    std::env::var("BOOKING_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+    /// Deletes the app's Redis keys when the test ends.
+    _redis_keys: Option<TestPrefix>,
 }
 
 impl Drop for TestApp {
@@ -80,16 +79,17 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings::for_tests();
     settings.server.host = "127.0.0.1".into();
     settings.server.port = 0;
-    let database = match stores {
-        Stores::Memory => None,
+    let (database, redis_keys) = match stores {
+        Stores::Memory => (None, None),
         Stores::PostgresRedis => {
             // The app migrates the empty database itself, as at start-up.
             let database = TestDatabase::create_empty().await;
+            let keys = TestPrefix::new();
             settings.storage = Storage::PostgresRedis;
             settings.postgres.url = Secret::new(database.url());
-            settings.redis.url = Secret::new(test_redis_url());
-            settings.redis.key_prefix = format!("test-{}", uuid::Uuid::new_v4().simple());
-            Some(database)
+            settings.redis.url = Secret::new(keys.url());
+            settings.redis.key_prefix = keys.prefix().as_str().to_owned();
+            (Some(database), Some(keys))
         }
     };
     change(&mut settings);
@@ -108,6 +108,7 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         settings,
         handle,
         database,
+        _redis_keys: redis_keys,
     }
 }
 
