@@ -27,16 +27,11 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Extracting<Self>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let body = web::Bytes::from_request(req, payload);
+        let body = OptionalJsonBody::<T>::from_request(req, payload);
         Box::pin(async move {
-            let bytes = body.await.map_err(payload_error)?;
-            if bytes.iter().all(u8::is_ascii_whitespace) {
-                return Err(ApiError::bad_request(
-                    "INVALID_JSON",
-                    "the request body must be a JSON object",
-                ));
-            }
-            parse(&bytes).map(JsonBody)
+            body.await?.0.map(JsonBody).ok_or_else(|| {
+                ApiError::bad_request("INVALID_JSON", "the request body must be a JSON object")
+            })
         })
     }
 }

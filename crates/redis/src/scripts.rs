@@ -31,8 +31,14 @@ impl Scripts {
             reserve: Script::new(RESERVE),
             hold: Script::new(include_str!("scripts/hold.lua")),
             begin_confirm: Script::new(include_str!("scripts/begin_confirm.lua")),
-            finish_confirm: Script::new(include_str!("scripts/finish_confirm.lua")),
-            abort_confirm: Script::new(include_str!("scripts/abort_confirm.lua")),
+            finish_confirm: Script::new(concat!(
+                include_str!("scripts/lib/expire_user_set.lua"),
+                include_str!("scripts/finish_confirm.lua")
+            )),
+            abort_confirm: Script::new(concat!(
+                include_str!("scripts/lib/expire_user_set.lua"),
+                include_str!("scripts/abort_confirm.lua")
+            )),
             release: Script::new(include_str!("scripts/release.lua")),
             unbook: Script::new(include_str!("scripts/unbook.lua")),
             counts: Script::new(include_str!("scripts/counts.lua")),

@@ -10,6 +10,8 @@
 -- ARGV[1]  hold id
 -- ARGV[2]  the owner the caller read (a different one means the record changed: retry)
 --
+-- Uses expire_user_set from lib/expire_user_set.lua, prepended when built.
+--
 -- Replies: 'held' (back until its expiry), 'freed' (expired meanwhile),
 -- 'noop' (not pending or gone), 'owner_changed'.
 
@@ -55,17 +57,5 @@ else
   reply = 'freed'
 end
 
--- The user's set lives as long as their longest hold; while one is
--- pending it does not expire.
-if redis.call('ZCOUNT', KEYS[4], 'inf', 'inf') == 0 then
-  local last = redis.call('ZRANGE', KEYS[4], -1, -1, 'WITHSCORES')
-  if last[2] then
-    local ms = tonumber(last[2]) - now + 1000
-    if ms > 0 then
-      redis.call('PEXPIRE', KEYS[4], ms)
-    else
-      redis.call('DEL', KEYS[4])
-    end
-  end
-end
+expire_user_set(KEYS[4], now)
 return reply

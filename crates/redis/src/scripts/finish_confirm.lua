@@ -15,6 +15,8 @@
 -- ARGV[1]  hold id (= booking id)
 -- ARGV[2..] the hold's seat numbers
 --
+-- Uses expire_user_set from lib/expire_user_set.lua, prepended when built.
+--
 -- Replies: 1 when the seats are booked, 0 when the mirror is not loaded.
 
 if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[7]) == 0 then
@@ -33,19 +35,7 @@ for i = 2, #ARGV do
 end
 redis.call('DEL', KEYS[5])
 
--- The user's set lives as long as their longest hold; while one is
--- pending it does not expire.
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if redis.call('ZCOUNT', KEYS[6], 'inf', 'inf') == 0 then
-  local last = redis.call('ZRANGE', KEYS[6], -1, -1, 'WITHSCORES')
-  if last[2] then
-    local ms = tonumber(last[2]) - now + 1000
-    if ms > 0 then
-      redis.call('PEXPIRE', KEYS[6], ms)
-    else
-      redis.call('DEL', KEYS[6])
-    end
-  end
-end
+expire_user_set(KEYS[6], now)
 return 1
