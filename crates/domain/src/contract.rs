@@ -7,14 +7,20 @@
 //! or a guard that drops the store's test database when the test ends).
 //! Stores are passed in fresh, so cases may use fixed event ids.
 
+pub mod best;
 pub mod holds;
+pub mod loads;
 pub mod repo;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 
-use crate::{EventId, Hold, HoldId, HoldRequest, Label, NewEvent, SeatNo, UserId};
+use crate::{
+    BeginLoad, EventId, Hold, HoldId, HoldRequest, HoldStore, Label, Layout, LoadStep, LoadToken,
+    Mirror, MirrorSpec, NewEvent, Row, RowLabel, SeatChoice, SeatCounts, SeatNo, UserId,
+};
 
 pub fn event(id: i64) -> EventId {
     EventId::new(id).unwrap()
@@ -28,33 +34,114 @@ pub fn seats(numbers: &[u32]) -> Vec<SeatNo> {
     numbers.iter().map(|n| SeatNo::new(*n).unwrap()).collect()
 }
 
+pub fn seat(n: u32) -> SeatNo {
+    SeatNo::new(n).unwrap()
+}
+
+/// Rows of the given sizes, labelled `A`, `B`, ...
+pub fn rows(sizes: &[u32]) -> Arc<Layout> {
+    let rows = sizes
+        .iter()
+        .enumerate()
+        .map(|(i, seats)| Row {
+            label: RowLabel::parse(&((b'A' + i as u8) as char).to_string()).unwrap(),
+            seats: *seats,
+        })
+        .collect();
+    Arc::new(Layout::new(rows).unwrap())
+}
+
+/// The original API's venue: one row `S` of `n` seats.
+pub fn single_row(n: u32) -> Arc<Layout> {
+    Arc::new(Layout::single_row(n).unwrap())
+}
+
 pub fn request(event_id: EventId, who: &str, numbers: &[u32], ttl: Duration) -> HoldRequest {
     HoldRequest {
         id: HoldId::generate(event_id),
         event: event_id,
         user: user(who),
-        seats: seats(numbers),
+        seats: SeatChoice::Seats(seats(numbers)),
         ttl,
         max_held_per_user: 20,
     }
 }
 
+pub fn best(event_id: EventId, who: &str, quantity: u32, ttl: Duration) -> HoldRequest {
+    HoldRequest {
+        seats: SeatChoice::Best(quantity),
+        ..request(event_id, who, &[], ttl)
+    }
+}
+
 pub fn new_event(total_seats: u32) -> NewEvent {
+    new_event_with(single_row(total_seats))
+}
+
+pub fn new_event_with(layout: Arc<Layout>) -> NewEvent {
     NewEvent {
         name: Label::parse("name", "Contract test").unwrap(),
         date: Utc.with_ymd_and_hms(2030, 6, 1, 19, 30, 0).unwrap(),
         location: Label::parse("location", "Main hall").unwrap(),
-        total_seats,
+        layout,
+        idempotency: None,
     }
 }
 
+/// A hold as a store would return it, for repo cases.
 pub fn hold(event_id: EventId, who: &str, numbers: &[u32]) -> Hold {
+    let now = Utc::now();
     Hold {
         id: HoldId::generate(event_id),
         event: event_id,
         user: user(who),
         seats: seats(numbers),
-        expires_at: Utc::now() + chrono::Duration::minutes(5),
+        created_at: now,
+        expires_at: now + chrono::Duration::minutes(5),
+    }
+}
+
+pub fn spec(layout: Arc<Layout>, lease: Duration) -> MirrorSpec {
+    MirrorSpec {
+        layout,
+        keep_until: Utc::now() + chrono::Duration::days(1),
+        lease,
+    }
+}
+
+/// Loads the event's mirror with `layout` and these booked seats, as the
+/// ledger does: begin, one chunk, finish.
+pub async fn load(
+    store: &dyn HoldStore,
+    event_id: EventId,
+    layout: Arc<Layout>,
+    booked: &[(SeatNo, HoldId)],
+) {
+    let token = LoadToken::generate();
+    let spec = spec(layout, Duration::from_secs(30));
+    assert_eq!(
+        store.begin_load(event_id, token, &spec).await.unwrap(),
+        BeginLoad::Begun
+    );
+    assert_eq!(
+        store.load_booked(event_id, token, booked).await.unwrap(),
+        LoadStep::Done
+    );
+    assert_eq!(
+        store.finish_load(event_id, token).await.unwrap(),
+        LoadStep::Done
+    );
+}
+
+/// The event's counts, which must be loaded.
+pub async fn counts(store: &dyn HoldStore, event_id: EventId) -> SeatCounts {
+    match store
+        .counts(event_id, Duration::from_secs(60))
+        .await
+        .unwrap()
+    {
+        Mirror::Ready(counts) => counts,
+        Mirror::NotLoaded => panic!("event {event_id} should be loaded"),
     }
 }
 
@@ -63,7 +150,7 @@ pub fn hold(event_id: EventId, who: &str, numbers: &[u32]) -> Hold {
 #[macro_export]
 macro_rules! hold_store_contract {
     ($make:expr) => {
-        $crate::hold_store_contract!(@cases $make;
+        $crate::hold_store_contract!(@cases $make; holds;
             reserve_answers_not_loaded_until_the_event_is_loaded,
             reserve_holds_every_seat_or_none,
             held_seats_are_counted_until_they_expire,
@@ -77,21 +164,40 @@ macro_rules! hold_store_contract {
             aborting_a_confirm_gives_the_hold_back,
             release_frees_only_the_owners_live_hold,
             unbook_frees_only_the_seats_of_that_booking,
-            loading_keeps_holds_but_booked_seats_win,
             events_do_not_share_seats,
             concurrent_reserves_never_hold_a_seat_twice,
-            a_load_that_was_not_begun_is_stale,
-            a_confirm_finished_while_loading_stays_booked,
             confirms_pending_too_long_are_listed_as_stale,
             info_reports_a_version_and_a_clock,
         );
+        $crate::hold_store_contract!(@cases $make; loads;
+            the_event_answers_not_loaded_while_a_load_runs,
+            a_load_is_authoritative_for_booked_seats,
+            a_load_keeps_holds_but_booked_seats_win,
+            a_second_load_is_busy_until_the_first_ends,
+            a_load_whose_lease_ran_out_is_taken_over_and_goes_stale,
+            a_load_that_was_not_begun_is_stale,
+            a_confirm_finished_while_loading_stays_booked,
+            a_cancel_during_a_load_is_not_undone_by_it,
+            a_pending_confirm_survives_a_load,
+            large_loads_arrive_in_chunks,
+        );
+        $crate::hold_store_contract!(@cases $make; best;
+            best_available_takes_adjacent_seats_in_the_lowest_row,
+            best_available_splits_across_rows_only_when_no_row_has_them_together,
+            best_available_is_unavailable_when_fewer_seats_are_free,
+            best_available_counts_expired_holds_as_free_and_keeps_the_hold_limit,
+            best_available_never_gives_a_seat_twice_under_contention,
+            the_seat_map_shows_each_seats_state_exactly,
+            extending_a_hold_moves_its_expiry_up_to_the_cap,
+            an_extended_hold_keeps_its_seats_past_its_first_expiry,
+        );
     };
-    (@cases $make:expr; $($case:ident),* $(,)?) => {
+    (@cases $make:expr; $module:ident; $($case:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $case() {
                 let store = $make.await;
-                $crate::contract::holds::$case(&*store).await;
+                $crate::contract::$module::$case(&*store).await;
             }
         )*
     };
@@ -104,12 +210,19 @@ macro_rules! booking_repo_contract {
     ($make:expr) => {
         $crate::booking_repo_contract!(@cases $make;
             created_events_get_increasing_ids_and_can_be_read_back,
+            events_keep_their_rows,
             unknown_events_and_bookings_are_none,
+            an_idempotency_key_replays_its_event_and_refuses_another_request,
             confirm_records_every_seat_of_the_hold,
             a_retried_confirm_finds_the_existing_booking,
             confirm_refuses_seats_booked_by_another_booking,
             cancel_frees_the_seats_and_happens_once,
+            a_cancel_is_queued_for_the_mirror_until_marked_unbooked,
+            settling_decides_once_and_fences_out_late_confirms,
+            concurrent_confirms_and_settles_of_one_hold_agree,
             concurrent_confirms_of_one_seat_book_it_once,
+            user_bookings_come_newest_first_a_page_at_a_time,
+            booked_seats_lists_every_confirmed_seat,
             info_reports_a_version_and_a_clock,
         );
     };

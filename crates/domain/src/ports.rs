@@ -2,28 +2,41 @@
 //! its contract; the memory, Postgres and Redis adapters obey the same text,
 //! and one contract test suite checks them all.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use crate::{
-    Booking, Event, EventId, Hold, HoldId, HoldRequest, NewEvent, SeatCounts, SeatNo, StoreError,
-    StoreInfo, UserId,
+    Booking, BookingCursor, BookingPage, Event, EventId, Hold, HoldId, HoldRequest, Layout,
+    NewEvent, SeatCounts, SeatMap, SeatNo, StoreError, StoreInfo, UserId,
 };
+
+/// An answer from the event's mirror, or the news that there is none to
+/// ask: never loaded, expired after being idle, lost with a flush or a
+/// restart, being loaded, or older than the store claims (restored from an
+/// earlier snapshot, or a replica promoted with replication lag). Only the
+/// seat ledger sees `NotLoaded`: it loads the event and asks again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mirror<T> {
+    Ready(T),
+    NotLoaded,
+}
 
 /// What a reserve did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReserveOutcome {
-    /// Every requested seat is now held by the new hold.
+    /// Every seat asked for is now held by the new hold.
     Held(Hold),
-    /// None was held: these seats are held by another hold or booked.
+    /// Nothing was held. For named seats: those of them that are held,
+    /// pending or booked. For a best-available request: fewer seats than
+    /// asked for are available (the list is empty).
     Unavailable(Vec<SeatNo>),
-    /// None was held: the user already holds `held` seats of the event and
-    /// the request would take them past the limit.
+    /// Nothing was held: the user already holds `held` seats of the event
+    /// and the request would take them past the limit.
     HoldLimit { held: u32 },
-    /// The store has no booked-seat mirror for the event (never loaded, or
-    /// lost with a flush or restart). Nothing was held; load it and retry.
-    NotLoaded,
 }
 
 /// What the first step of a confirm found.
@@ -35,16 +48,6 @@ pub enum BeginConfirm {
     NotFound,
     /// The hold exists but belongs to another user; nothing changed.
     NotOwner,
-    /// The store has no booked-seat mirror for the event; nothing changed.
-    NotLoaded,
-}
-
-/// What a load did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LoadOutcome {
-    Loaded,
-    /// The load was not begun, or the store lost it since; nothing changed.
-    Stale,
 }
 
 /// What a release did.
@@ -55,55 +58,147 @@ pub enum ReleaseOutcome {
     NotOwner,
 }
 
-/// Holds and the mirror of booked seats, per event (Redis in production).
+/// What extending a hold did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExtendOutcome {
+    /// The hold now expires later (at most `max_total` after its creation).
+    Extended(Hold),
+    /// Nothing changed: the hold already expires `max_total` after its
+    /// creation.
+    AtLimit(Hold),
+    /// The hold is being confirmed; it no longer expires.
+    Confirming,
+    /// No unexpired hold with that id in the event.
+    NotFound,
+    NotOwner,
+}
+
+/// A load's own token: a load whose token is no longer the event's current
+/// one (another load began after it, or the data it was building was lost)
+/// changes nothing and answers `Stale`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LoadToken(Uuid);
+
+impl LoadToken {
+    pub fn generate() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    pub fn uuid(self) -> Uuid {
+        self.0
+    }
+}
+
+impl std::fmt::Display for LoadToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.simple().fmt(f)
+    }
+}
+
+/// What the mirror of an event needs to know about it.
+#[derive(Debug, Clone)]
+pub struct MirrorSpec {
+    pub layout: Arc<Layout>,
+    /// The latest the mirror may be kept, however busy the event: some time
+    /// after the event's date. A mirror also goes when idle for the store's
+    /// configured time; either way the next use loads it again.
+    pub keep_until: DateTime<Utc>,
+    /// How long this load may hold the event's load lock before another
+    /// load may take over.
+    pub lease: Duration,
+}
+
+/// What `begin_load` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BeginLoad {
+    /// This load is now the event's current one. The mirror's booked seats
+    /// are cleared (holds are kept); until `finish_load` the event answers
+    /// `NotLoaded`.
+    Begun,
+    /// Another load holds the lock and its lease has not run out: wait for
+    /// it.
+    Busy,
+}
+
+/// What a step of a load did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoadStep {
+    Done,
+    /// The token is no longer current; nothing changed. Begin again.
+    Stale,
+}
+
+/// Holds, and the mirror of which seats are booked, per event (Redis in
+/// production). The seat ledger is its only user.
 ///
 /// Expiry is data, judged by the store's own clock at the moment of each
-/// call: an expired hold MUST NOT be counted, returned, confirmed or block
-/// a seat, with no background sweeper needed for that.
+/// call: an expired hold MUST NOT be counted, returned, confirmed, extended
+/// or block a seat, with no background sweeper needed for that.
 ///
 /// A seat is free, held by one hold, pending in one confirm, or booked. The
-/// store MUST never report a booked or pending seat as free (rule 6: when in
-/// doubt, a seat is taken).
+/// store MUST never report a booked or pending seat as free (rule 6: when
+/// in doubt, a seat is taken).
+///
+/// Calls that answer `Mirror` MUST answer `NotLoaded`, and change nothing,
+/// while the event's mirror is not loaded: never loaded, being loaded,
+/// expired, lost, or detected as older than it claims.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait HoldStore: Send + Sync {
-    /// Holds every seat of `request` for `request.ttl`, or none of them.
+    /// Holds the seats of `request` for `request.ttl`, or none of them.
     ///
-    /// MUST return `NotLoaded` and hold nothing if the event's mirror is not
-    /// loaded. MUST return `Unavailable` with every requested seat that is
-    /// held (unexpired), pending or booked. MUST return `HoldLimit` when the
-    /// user's unexpired held seats of the event plus the request exceed
+    /// MUST return `Unavailable` with every named seat that is held
+    /// (unexpired), pending or booked, or for a best-available request when
+    /// fewer seats are available than asked. MUST return `HoldLimit` when
+    /// the user's unexpired held seats of the event plus the request exceed
     /// `request.max_held_per_user`. Checks happen in that order, and all of
-    /// them and the write are one atomic step.
-    async fn reserve(&self, request: &HoldRequest) -> Result<ReserveOutcome, StoreError>;
+    /// them and the write are one atomic step. A best-available request
+    /// MUST pick as [`SeatChoice::Best`](crate::SeatChoice) says, with the
+    /// rows of the layout the mirror was loaded with.
+    async fn reserve(&self, request: &HoldRequest) -> Result<Mirror<ReserveOutcome>, StoreError>;
 
     /// The unexpired hold `id` of `event`, pending or not.
     async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError>;
+
+    /// Moves an unexpired, not pending hold owned by `user` to expire `by`
+    /// later, but never later than `max_total` after its creation.
+    ///
+    /// MUST return `AtLimit` (changing nothing) when it already expires at
+    /// that cap, `Confirming` when it is pending, `NotOwner` when another
+    /// user owns it, `NotFound` when it is unknown or expired.
+    async fn extend(
+        &self,
+        event: EventId,
+        id: HoldId,
+        user: &UserId,
+        by: Duration,
+        max_total: Duration,
+    ) -> Result<ExtendOutcome, StoreError>;
 
     /// Moves an unexpired hold owned by `user` to pending, so it can no
     /// longer expire while its booking is written.
     ///
     /// MUST return `Pending` with the hold when it is held or already
     /// pending (a retried confirm), `NotOwner` when another user owns it,
-    /// `NotFound` when it is unknown or expired, `NotLoaded` when the
-    /// event's mirror is missing.
+    /// `NotFound` when it is unknown or expired.
     async fn begin_confirm(
         &self,
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<BeginConfirm, StoreError>;
+    ) -> Result<Mirror<BeginConfirm>, StoreError>;
 
-    /// Marks the hold's seats booked by booking `hold.id` (its own id) and
+    /// Marks the seats booked by booking `hold.id` (the hold's own id) and
     /// forgets the hold, once its booking is durable. MUST be idempotent.
-    /// MUST mark the seats booked even when the hold record is gone (lost
-    /// with a flush and reloaded since), and while a load is begun; MUST do
-    /// nothing when the mirror is neither loaded nor being loaded (the next
-    /// load reads the booking from the source of truth).
+    /// MUST mark the seats booked even when the hold record is gone, and
+    /// while a load is under way (the load's read may predate the booking);
+    /// MUST do nothing when the mirror is neither loaded nor being loaded
+    /// (the next load reads the booking from the source of truth).
     async fn finish_confirm(&self, hold: &Hold) -> Result<(), StoreError>;
 
     /// Puts a pending hold back: held again until its original expiry, or
-    /// free if that has passed. MUST be idempotent.
+    /// free if that has passed. Frees only seats the hold still has (a
+    /// load may have marked one booked since). MUST be idempotent.
     async fn abort_confirm(&self, event: EventId, id: HoldId) -> Result<(), StoreError>;
 
     /// Frees the seats of an unexpired, not pending hold owned by `user`.
@@ -119,7 +214,9 @@ pub trait HoldStore: Send + Sync {
 
     /// Frees the seats of a cancelled booking: only those still marked as
     /// booked by `booking`, so a seat booked again since stays booked.
-    /// MUST be idempotent and MUST succeed when the mirror is not loaded.
+    /// MUST be idempotent and MUST succeed whatever the mirror's state.
+    /// While a load is under way it MUST also keep that load from marking
+    /// these seats booked by `booking` (its read may predate the cancel).
     async fn unbook(
         &self,
         event: EventId,
@@ -127,48 +224,68 @@ pub trait HoldStore: Send + Sync {
         seats: &[SeatNo],
     ) -> Result<(), StoreError>;
 
-    /// Booked and held seat counts of the event, and how many holds have
-    /// been pending for longer than `stale_after`, or `None` when its
-    /// mirror is not loaded.
+    /// Booked and held seat counts of the event, exact at this instant, and
+    /// how many holds have been pending for longer than `stale_after`.
     async fn counts(
         &self,
         event: EventId,
         stale_after: Duration,
-    ) -> Result<Option<SeatCounts>, StoreError>;
+    ) -> Result<Mirror<SeatCounts>, StoreError>;
 
-    /// Starts loading the event's mirror: call before reading the booked
-    /// seats from the source of truth, then pass them to `load`.
-    ///
-    /// From here until `load`, `finish_confirm` MUST mark its seats booked
-    /// even though the mirror is not loaded yet, so a booking committed
-    /// after the caller's read is not lost. If the store loses its data in
-    /// between, `load` MUST answer `Stale`.
-    async fn begin_load(&self, event: EventId) -> Result<(), StoreError>;
-
-    /// Merges the event's booked seats (each with its booking id) into the
-    /// mirror and marks it loaded, then answers `Loaded`. Holds already
-    /// present are kept; seats in `booked` win over them; booked seats
-    /// already in the mirror stay. MUST answer `Stale` and mark nothing
-    /// when no `begin_load` of the event is in effect (never begun, or lost
-    /// since): the caller's read may predate a booking the store missed.
-    async fn load(
-        &self,
-        event: EventId,
-        booked: &[(SeatNo, HoldId)],
-    ) -> Result<LoadOutcome, StoreError>;
+    /// Every seat's state, exact at this instant (an expired hold's seats
+    /// are available), in one step.
+    async fn seat_map(&self, event: EventId) -> Result<Mirror<SeatMap>, StoreError>;
 
     /// Holds of the event that have been pending for longer than
-    /// `older_than`: confirms that crashed or could not finish. The caller
-    /// asks the source of truth whether each was booked, then finishes or
-    /// aborts it. MUST NOT return holds that are not pending.
+    /// `older_than`: confirms that crashed or could not finish. MUST NOT
+    /// return holds that are not pending. At most 100, oldest first.
     async fn stale_pending(
         &self,
         event: EventId,
         older_than: Duration,
     ) -> Result<Vec<Hold>, StoreError>;
 
+    /// Begins loading the event's mirror with `token`, unless another load
+    /// holds the event's lock (`Busy`). On `Begun` the booked seats are
+    /// cleared, holds are kept, and the event answers `NotLoaded` until
+    /// `finish_load` with this token. A lock whose lease ran out is taken
+    /// over, making the old load's token stale.
+    async fn begin_load(
+        &self,
+        event: EventId,
+        token: LoadToken,
+        spec: &MirrorSpec,
+    ) -> Result<BeginLoad, StoreError>;
+
+    /// Marks these seats booked by these bookings, for the load `token`.
+    /// A seat booked here is no longer held by any hold (booked wins),
+    /// except that a booking unbooked since the load began is skipped.
+    /// Callers pass at most a few thousand seats per call, so no call
+    /// blocks the store for long.
+    async fn load_booked(
+        &self,
+        event: EventId,
+        token: LoadToken,
+        booked: &[(SeatNo, HoldId)],
+    ) -> Result<LoadStep, StoreError>;
+
+    /// Ends the load `token`: the mirror is loaded and answers again.
+    async fn finish_load(&self, event: EventId, token: LoadToken) -> Result<LoadStep, StoreError>;
+
     /// The store's version and clock, for health checks.
     async fn info(&self) -> Result<StoreInfo, StoreError>;
+}
+
+/// What creating an event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created(Event),
+    /// The caller's idempotency key was used before with the same request
+    /// (within 24 hours): that event, and nothing written.
+    Replayed(Event),
+    /// The caller's idempotency key was used before with another request;
+    /// nothing written.
+    KeyReused,
 }
 
 /// What recording a booking did.
@@ -176,18 +293,34 @@ pub trait HoldStore: Send + Sync {
 pub enum ConfirmOutcome {
     /// Rows were written for every seat, all CONFIRMED, in one transaction.
     Created(Booking),
-    /// Rows for this booking id existed already (a retried confirm);
+    /// A booking with this id existed already (a retried confirm);
     /// nothing was written.
     Existing(Booking),
     /// Nothing was written: these seats have a CONFIRMED booking of another
     /// group.
     SeatsTaken(Vec<SeatNo>),
+    /// Nothing was written: the hold was settled as never booked (its
+    /// confirm was presumed dead), and can never be booked now.
+    Aborted,
+}
+
+/// What settling a confirm that never finished decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettleOutcome {
+    /// The booking exists and is CONFIRMED.
+    Booked(Booking),
+    /// The booking exists and was cancelled since.
+    Cancelled(Booking),
+    /// There was no booking, and now there never will be: a confirm of
+    /// this hold arriving later answers `Aborted`.
+    Aborted,
 }
 
 /// What a cancel did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CancelOutcome {
-    /// The booking was CONFIRMED and is now CANCELLED.
+    /// The booking was CONFIRMED and is now CANCELLED; its seats are
+    /// listed by `unbooks_due` until `unbooked` is called.
     Cancelled(Booking),
     /// The booking was already CANCELLED; nothing changed.
     AlreadyCancelled(Booking),
@@ -195,12 +328,18 @@ pub enum CancelOutcome {
 }
 
 /// Events and bookings: the source of truth (Postgres in production).
+///
+/// Every write is atomic, and a write whose answer was lost (the connection
+/// dropped after it was sent) MUST be reported as
+/// `StoreError::Indeterminate`, never as having failed.
 #[cfg_attr(feature = "mock", mockall::automock)]
 #[async_trait]
 pub trait BookingRepo: Send + Sync {
-    /// Stores the event and its seats `S1`..`S<total_seats>`, assigning the
-    /// next id, in one transaction.
-    async fn create_event(&self, event: &NewEvent) -> Result<Event, StoreError>;
+    /// Stores the event, its layout and one seat per place in it, assigning
+    /// the next id, in one transaction. With an idempotency key, records it
+    /// in that transaction, and answers `Replayed`/`KeyReused` when the
+    /// caller used the key in the last 24 hours.
+    async fn create_event(&self, event: &NewEvent) -> Result<CreateOutcome, StoreError>;
 
     /// The event with that id, or `None`.
     async fn event(&self, id: EventId) -> Result<Option<Event>, StoreError>;
@@ -210,21 +349,51 @@ pub trait BookingRepo: Send + Sync {
     ///
     /// MUST return `Existing` and write nothing when a booking with that id
     /// exists (whatever its status), so a retry never makes a second row.
+    /// MUST return `Aborted` when the hold was settled as never booked.
     /// MUST return `SeatsTaken` and write nothing when any seat has a
     /// CONFIRMED booking of another id; the store itself MUST refuse two
     /// CONFIRMED bookings of one seat, even under concurrent calls.
     async fn confirm(&self, hold: &Hold) -> Result<ConfirmOutcome, StoreError>;
 
+    /// Decides a confirm that never finished: the booking as it stands if
+    /// it exists, else records that the hold will never be booked, in one
+    /// atomic step that a concurrent or later `confirm` of it cannot slip
+    /// past (so a confirm stuck in a hung server and committed late loses).
+    async fn settle(&self, hold: &Hold) -> Result<SettleOutcome, StoreError>;
+
     /// The booking with that id, or `None`.
     async fn booking(&self, id: HoldId) -> Result<Option<Booking>, StoreError>;
 
     /// Marks a CONFIRMED booking CANCELLED, freeing its seats for new
-    /// bookings. MUST return `AlreadyCancelled` for a cancelled one and
-    /// `NotFound` for an unknown id.
+    /// bookings, and in the same step queues its seats to be freed in the
+    /// mirror (see `unbooks_due`). MUST return `AlreadyCancelled` for a
+    /// cancelled one and `NotFound` for an unknown id.
     async fn cancel(&self, id: HoldId) -> Result<CancelOutcome, StoreError>;
+
+    /// Cancelled bookings whose seats may still be marked booked in the
+    /// mirror, cancelled more than `older_than` ago, oldest first, at most
+    /// `limit`.
+    async fn unbooks_due(
+        &self,
+        older_than: Duration,
+        limit: u32,
+    ) -> Result<Vec<Booking>, StoreError>;
+
+    /// Takes a cancelled booking off the `unbooks_due` list. Idempotent.
+    async fn unbooked(&self, id: HoldId) -> Result<(), StoreError>;
 
     /// Every seat of the event with a CONFIRMED booking, with that booking.
     async fn booked_seats(&self, event: EventId) -> Result<Vec<(SeatNo, HoldId)>, StoreError>;
+
+    /// The user's bookings, newest first (ties by id, descending), at most
+    /// `limit`, strictly after `cursor` when given. `next` is set when the
+    /// page is full.
+    async fn user_bookings(
+        &self,
+        user: &UserId,
+        cursor: Option<BookingCursor>,
+        limit: u32,
+    ) -> Result<BookingPage, StoreError>;
 
     /// The store's version and clock, for health checks.
     async fn info(&self) -> Result<StoreInfo, StoreError>;

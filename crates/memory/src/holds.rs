@@ -1,32 +1,57 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_domain::{
-    BeginConfirm, EventId, Hold, HoldId, HoldRequest, HoldStore, LoadOutcome, ReleaseOutcome,
-    ReserveOutcome, SeatCounts, SeatNo, StoreError, StoreInfo, UserId,
+    BeginConfirm, BeginLoad, EventId, ExtendOutcome, Hold, HoldId, HoldRequest, HoldStore, Layout,
+    LoadStep, LoadToken, Mirror, MirrorSpec, ReleaseOutcome, ReserveOutcome, SeatChoice,
+    SeatCounts, SeatMap, SeatNo, SeatState, StoreError, StoreInfo, UserId,
 };
 use chrono::{DateTime, Utc};
 
 /// `HoldStore` in process. Each event has its own lock, so events never
 /// wait on each other; within an event every call is one atomic step, as
-/// a Lua script is in Redis.
-#[derive(Debug, Default)]
+/// a Lua script is in Redis. An event idle for `idle_ttl` (or kept past
+/// its `keep_until`) is dropped, as Redis lets its keys expire, and loads
+/// again on its next use.
+#[derive(Debug)]
 pub struct MemoryHoldStore {
     events: RwLock<HashMap<EventId, Arc<Mutex<EventSeats>>>>,
+    idle_ttl: Duration,
+}
+
+impl Default for MemoryHoldStore {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 #[derive(Debug, Default)]
 struct EventSeats {
-    /// Set by `load`; until then reserve, confirm and counts answer "not
-    /// loaded", as the Redis store does before its marker is set.
-    loaded: bool,
+    mirror: MirrorState,
+    layout: Option<Arc<Layout>>,
     booked: HashMap<SeatNo, HoldId>,
     holds: HashMap<HoldId, HoldEntry>,
-    /// Which live hold has each seat; entries of expired holds are purged
-    /// by the next write, and ignored by reads until then.
+    /// Which hold has each seat. Entries of expired holds are purged by
+    /// the next write and ignored by reads until then.
     seat_holds: HashMap<SeatNo, HoldId>,
+    last_used: Option<DateTime<Utc>>,
+    keep_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default)]
+enum MirrorState {
+    #[default]
+    NotLoaded,
+    Loading {
+        token: LoadToken,
+        lease_until: DateTime<Utc>,
+        /// Bookings unbooked while this load runs: its chunks, read from
+        /// the repo earlier, must not mark them booked again.
+        unbooked: HashSet<HoldId>,
+    },
+    Ready,
 }
 
 #[derive(Debug, Clone)]
@@ -47,24 +72,46 @@ impl HoldEntry {
 }
 
 impl EventSeats {
+    fn ready(&self) -> bool {
+        matches!(self.mirror, MirrorState::Ready)
+    }
+
+    fn loading_or_ready(&self) -> bool {
+        !matches!(self.mirror, MirrorState::NotLoaded)
+    }
+
     fn live_hold(&self, id: HoldId, now: DateTime<Utc>) -> Option<&HoldEntry> {
         self.holds.get(&id).filter(|entry| entry.live(now))
     }
 
-    fn seat_taken(&self, seat: SeatNo, now: DateTime<Utc>) -> bool {
-        self.booked.contains_key(&seat)
-            || self
-                .seat_holds
-                .get(&seat)
-                .is_some_and(|id| self.live_hold(*id, now).is_some())
+    fn state(&self, seat: SeatNo, now: DateTime<Utc>) -> SeatState {
+        if self.booked.contains_key(&seat) {
+            SeatState::Booked
+        } else if self
+            .seat_holds
+            .get(&seat)
+            .is_some_and(|id| self.live_hold(*id, now).is_some())
+        {
+            SeatState::Held
+        } else {
+            SeatState::Available
+        }
     }
 
+    /// Seats the user's live holds still have.
     fn held_by(&self, user: &UserId, now: DateTime<Utc>) -> u32 {
-        self.holds
+        self.seat_holds
             .values()
-            .filter(|entry| entry.live(now) && &entry.hold.user == user)
-            .map(|entry| entry.hold.seats.len() as u32)
-            .sum()
+            .filter_map(|id| self.live_hold(*id, now))
+            .filter(|entry| &entry.hold.user == user)
+            .count() as u32
+    }
+
+    fn held(&self, now: DateTime<Utc>) -> u32 {
+        self.seat_holds
+            .values()
+            .filter(|id| self.live_hold(**id, now).is_some())
+            .count() as u32
     }
 
     fn purge_expired(&mut self, now: DateTime<Utc>) {
@@ -73,6 +120,7 @@ impl EventSeats {
         self.seat_holds.retain(|_, id| holds.contains_key(id));
     }
 
+    /// Forgets a hold and frees the seats it still has.
     fn forget(&mut self, id: HoldId) -> Option<HoldEntry> {
         let entry = self.holds.remove(&id)?;
         for seat in &entry.hold.seats {
@@ -82,11 +130,70 @@ impl EventSeats {
         }
         Some(entry)
     }
+
+    /// Marks a seat booked; no hold has it any more (booked wins).
+    fn book(&mut self, seat: SeatNo, booking: HoldId) {
+        self.booked.insert(seat, booking);
+        self.seat_holds.remove(&seat);
+    }
+
+    fn pick(&self, choice: &SeatChoice, now: DateTime<Utc>) -> Result<Vec<SeatNo>, Vec<SeatNo>> {
+        match choice {
+            SeatChoice::Seats(seats) => {
+                let taken: Vec<SeatNo> = seats
+                    .iter()
+                    .copied()
+                    .filter(|s| self.state(*s, now) != SeatState::Available)
+                    .collect();
+                if taken.is_empty() {
+                    Ok(seats.clone())
+                } else {
+                    Err(taken)
+                }
+            }
+            SeatChoice::Best(n) => self.best(*n, now).ok_or_else(Vec::new),
+        }
+    }
+
+    /// `n` adjacent available seats in the lowest row that has them, else
+    /// the first `n` available in venue order.
+    fn best(&self, n: u32, now: DateTime<Utc>) -> Option<Vec<SeatNo>> {
+        let layout = self.layout.as_ref()?;
+        let free = |seat: u32| {
+            SeatNo::new(seat).is_some_and(|s| self.state(s, now) == SeatState::Available)
+        };
+        for (row, first) in layout.rows().iter().zip(layout.row_firsts()) {
+            let mut run = 0;
+            for seat in *first..*first + row.seats {
+                run = if free(seat) { run + 1 } else { 0 };
+                if run == n {
+                    return Some((seat + 1 - n..=seat).filter_map(SeatNo::new).collect());
+                }
+            }
+        }
+        let any: Vec<SeatNo> = (1..=layout.total())
+            .filter(|seat| free(*seat))
+            .take(n as usize)
+            .filter_map(SeatNo::new)
+            .collect();
+        (any.len() == n as usize).then_some(any)
+    }
 }
 
 impl MemoryHoldStore {
+    /// Events idle this long are dropped, as Redis lets an idle event's
+    /// keys expire.
+    pub const DEFAULT_IDLE_TTL: Duration = Duration::from_secs(3600);
+
     pub fn new() -> Self {
-        Self::default()
+        Self::with_idle_ttl(Self::DEFAULT_IDLE_TTL)
+    }
+
+    pub fn with_idle_ttl(idle_ttl: Duration) -> Self {
+        Self {
+            events: RwLock::default(),
+            idle_ttl,
+        }
     }
 
     fn event(&self, id: EventId) -> Option<Arc<Mutex<EventSeats>>> {
@@ -98,44 +205,64 @@ impl MemoryHoldStore {
     }
 
     /// Runs `f` on the event's seats under its lock, or answers `None` when
-    /// the event was never loaded.
+    /// the store has nothing of the event. An event idle too long is
+    /// forgotten first.
     fn with_event<T>(&self, id: EventId, f: impl FnOnce(&mut EventSeats) -> T) -> Option<T> {
         let event = self.event(id)?;
         let mut seats = event.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Utc::now();
+        if self.expired(&seats, now) {
+            *seats = EventSeats::default();
+        }
+        seats.last_used = Some(now);
         Some(f(&mut seats))
     }
 
-    /// As `with_event`, but `None` too while the event is not loaded.
-    fn with_loaded_event<T>(&self, id: EventId, f: impl FnOnce(&mut EventSeats) -> T) -> Option<T> {
-        self.with_event(id, |seats| seats.loaded.then(|| f(seats)))
+    /// As `with_event`, but `NotLoaded` unless the event's mirror is ready.
+    fn with_ready_event<T>(&self, id: EventId, f: impl FnOnce(&mut EventSeats) -> T) -> Mirror<T> {
+        self.with_event(id, |seats| seats.ready().then(|| f(seats)))
             .flatten()
+            .map_or(Mirror::NotLoaded, Mirror::Ready)
+    }
+
+    fn expired(&self, seats: &EventSeats, now: DateTime<Utc>) -> bool {
+        let idle = seats.last_used.is_some_and(|used| {
+            now - used > chrono::Duration::from_std(self.idle_ttl).unwrap_or(chrono::Duration::MAX)
+        });
+        idle || seats.keep_until.is_some_and(|until| now > until)
+    }
+
+    /// Drops idle events, so memory stays bounded by the active ones. Run
+    /// on loads, which are rare next to other calls.
+    fn sweep(&self, now: DateTime<Utc>) {
+        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
+        events.retain(|_, seats| {
+            let seats = seats.lock().unwrap_or_else(|e| e.into_inner());
+            !self.expired(&seats, now)
+        });
     }
 }
 
 #[async_trait]
 impl HoldStore for MemoryHoldStore {
-    async fn reserve(&self, request: &HoldRequest) -> Result<ReserveOutcome, StoreError> {
+    async fn reserve(&self, request: &HoldRequest) -> Result<Mirror<ReserveOutcome>, StoreError> {
         let now = Utc::now();
-        let outcome = self.with_loaded_event(request.event, |seats| {
+        Ok(self.with_ready_event(request.event, |seats| {
             seats.purge_expired(now);
-            let taken: Vec<SeatNo> = request
-                .seats
-                .iter()
-                .copied()
-                .filter(|s| seats.seat_taken(*s, now))
-                .collect();
-            if !taken.is_empty() {
-                return ReserveOutcome::Unavailable(taken);
-            }
+            let chosen = match seats.pick(&request.seats, now) {
+                Ok(chosen) => chosen,
+                Err(taken) => return ReserveOutcome::Unavailable(taken),
+            };
             let held = seats.held_by(&request.user, now);
-            if held + request.seats.len() as u32 > request.max_held_per_user {
+            if held + request.seats.len() > request.max_held_per_user {
                 return ReserveOutcome::HoldLimit { held };
             }
             let hold = Hold {
                 id: request.id,
                 event: request.event,
                 user: request.user.clone(),
-                seats: request.seats.clone(),
+                seats: chosen,
+                created_at: now,
                 expires_at: now + request.ttl,
             };
             for seat in &hold.seats {
@@ -149,8 +276,7 @@ impl HoldStore for MemoryHoldStore {
                 },
             );
             ReserveOutcome::Held(hold)
-        });
-        Ok(outcome.unwrap_or(ReserveOutcome::NotLoaded))
+        }))
     }
 
     async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {
@@ -162,14 +288,44 @@ impl HoldStore for MemoryHoldStore {
             .flatten())
     }
 
+    async fn extend(
+        &self,
+        event: EventId,
+        id: HoldId,
+        user: &UserId,
+        by: Duration,
+        max_total: Duration,
+    ) -> Result<ExtendOutcome, StoreError> {
+        let now = Utc::now();
+        let outcome = self.with_event(event, |seats| {
+            let Some(entry) = seats.holds.get_mut(&id).filter(|e| e.live(now)) else {
+                return ExtendOutcome::NotFound;
+            };
+            if &entry.hold.user != user {
+                return ExtendOutcome::NotOwner;
+            }
+            if entry.pending_since.is_some() {
+                return ExtendOutcome::Confirming;
+            }
+            let cap = entry.hold.created_at + max_total;
+            let later = (entry.hold.expires_at + by).min(cap);
+            if later <= entry.hold.expires_at {
+                return ExtendOutcome::AtLimit(entry.hold.clone());
+            }
+            entry.hold.expires_at = later;
+            ExtendOutcome::Extended(entry.hold.clone())
+        });
+        Ok(outcome.unwrap_or(ExtendOutcome::NotFound))
+    }
+
     async fn begin_confirm(
         &self,
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<BeginConfirm, StoreError> {
+    ) -> Result<Mirror<BeginConfirm>, StoreError> {
         let now = Utc::now();
-        let outcome = self.with_loaded_event(event, |seats| {
+        Ok(self.with_ready_event(event, |seats| {
             seats.purge_expired(now);
             match seats.holds.get_mut(&id) {
                 None => BeginConfirm::NotFound,
@@ -179,22 +335,18 @@ impl HoldStore for MemoryHoldStore {
                     BeginConfirm::Pending(entry.hold.clone())
                 }
             }
-        });
-        Ok(outcome.unwrap_or(BeginConfirm::NotLoaded))
+        }))
     }
 
     async fn finish_confirm(&self, hold: &Hold) -> Result<(), StoreError> {
-        // An event is in the map once a load has begun: from then on a
-        // finished confirm must be marked, as the load may not know it.
         self.with_event(hold.event, |seats| {
+            // Neither loaded nor loading: the next load reads the booking.
+            if !seats.loading_or_ready() {
+                return;
+            }
             seats.forget(hold.id);
             for seat in &hold.seats {
-                seats.booked.insert(*seat, hold.id);
-                // A seat can be held by another hold only if its mirror was
-                // lost and reloaded mid-confirm; booked wins, as on load.
-                if let Some(other) = seats.seat_holds.remove(seat) {
-                    seats.forget(other);
-                }
+                seats.book(*seat, hold.id);
             }
         });
         Ok(())
@@ -237,13 +389,16 @@ impl HoldStore for MemoryHoldStore {
         &self,
         event: EventId,
         booking: HoldId,
-        seats_to_free: &[SeatNo],
+        to_free: &[SeatNo],
     ) -> Result<(), StoreError> {
         self.with_event(event, |seats| {
-            for seat in seats_to_free {
+            for seat in to_free {
                 if seats.booked.get(seat) == Some(&booking) {
                     seats.booked.remove(seat);
                 }
+            }
+            if let MirrorState::Loading { unbooked, .. } = &mut seats.mirror {
+                unbooked.insert(booking);
             }
         });
         Ok(())
@@ -253,48 +408,31 @@ impl HoldStore for MemoryHoldStore {
         &self,
         event: EventId,
         stale_after: Duration,
-    ) -> Result<Option<SeatCounts>, StoreError> {
+    ) -> Result<Mirror<SeatCounts>, StoreError> {
         let now = Utc::now();
         let before = now - stale_after;
-        Ok(self
-            .with_event(event, |seats| {
-                if !seats.loaded {
-                    return None;
-                }
-                let live = seats.holds.values().filter(|entry| entry.live(now));
-                Some(SeatCounts {
-                    booked: seats.booked.len() as u32,
-                    held: live
-                        .clone()
-                        .map(|entry| entry.hold.seats.len() as u32)
-                        .sum(),
-                    stale_pending: live.filter(|entry| entry.stale(before)).count() as u32,
-                })
-            })
-            .flatten())
+        Ok(self.with_ready_event(event, |seats| SeatCounts {
+            booked: seats.booked.len() as u32,
+            held: seats.held(now),
+            stale_pending: seats
+                .holds
+                .values()
+                .filter(|entry| entry.stale(before))
+                .count() as u32,
+        }))
     }
 
-    async fn begin_load(&self, event: EventId) -> Result<(), StoreError> {
-        let mut events = self.events.write().unwrap_or_else(|e| e.into_inner());
-        events.entry(event).or_default();
-        Ok(())
-    }
-
-    async fn load(
-        &self,
-        event: EventId,
-        booked: &[(SeatNo, HoldId)],
-    ) -> Result<LoadOutcome, StoreError> {
-        let outcome = self.with_event(event, |seats| {
-            for (seat, booking) in booked {
-                seats.booked.insert(*seat, *booking);
-                if let Some(other) = seats.seat_holds.remove(seat) {
-                    seats.forget(other);
-                }
+    async fn seat_map(&self, event: EventId) -> Result<Mirror<SeatMap>, StoreError> {
+        let now = Utc::now();
+        Ok(self.with_ready_event(event, |seats| {
+            let total = seats.layout.as_ref().map_or(0, |layout| layout.total());
+            SeatMap {
+                states: (1..=total)
+                    .filter_map(SeatNo::new)
+                    .map(|seat| seats.state(seat, now))
+                    .collect(),
             }
-            seats.loaded = true;
-        });
-        Ok(outcome.map_or(LoadOutcome::Stale, |()| LoadOutcome::Loaded))
+        }))
     }
 
     async fn stale_pending(
@@ -305,14 +443,86 @@ impl HoldStore for MemoryHoldStore {
         let before = Utc::now() - older_than;
         Ok(self
             .with_event(event, |seats| {
-                seats
-                    .holds
-                    .values()
-                    .filter(|entry| entry.stale(before))
-                    .map(|entry| entry.hold.clone())
-                    .collect()
+                let mut stale: Vec<&HoldEntry> =
+                    seats.holds.values().filter(|e| e.stale(before)).collect();
+                stale.sort_by_key(|entry| entry.pending_since);
+                stale.iter().take(100).map(|e| e.hold.clone()).collect()
             })
             .unwrap_or_default())
+    }
+
+    async fn begin_load(
+        &self,
+        event: EventId,
+        token: LoadToken,
+        spec: &MirrorSpec,
+    ) -> Result<BeginLoad, StoreError> {
+        let now = Utc::now();
+        self.sweep(now);
+        self.events
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event)
+            .or_default();
+        let outcome = self.with_event(event, |seats| {
+            if let MirrorState::Loading { lease_until, .. } = &seats.mirror {
+                if *lease_until > now {
+                    return BeginLoad::Busy;
+                }
+            }
+            seats.mirror = MirrorState::Loading {
+                token,
+                lease_until: now + spec.lease,
+                unbooked: HashSet::new(),
+            };
+            seats.layout = Some(spec.layout.clone());
+            seats.keep_until = Some(spec.keep_until);
+            // Authoritative: booked seats come only from this load and
+            // from confirms finished while it runs.
+            seats.booked.clear();
+            BeginLoad::Begun
+        });
+        Ok(outcome.unwrap_or(BeginLoad::Busy))
+    }
+
+    async fn load_booked(
+        &self,
+        event: EventId,
+        token: LoadToken,
+        booked: &[(SeatNo, HoldId)],
+    ) -> Result<LoadStep, StoreError> {
+        let outcome = self.with_event(event, |seats| {
+            let MirrorState::Loading {
+                token: current,
+                unbooked,
+                ..
+            } = &seats.mirror
+            else {
+                return LoadStep::Stale;
+            };
+            if *current != token {
+                return LoadStep::Stale;
+            }
+            let unbooked = unbooked.clone();
+            for (seat, booking) in booked {
+                if !unbooked.contains(booking) {
+                    seats.book(*seat, *booking);
+                }
+            }
+            LoadStep::Done
+        });
+        Ok(outcome.unwrap_or(LoadStep::Stale))
+    }
+
+    async fn finish_load(&self, event: EventId, token: LoadToken) -> Result<LoadStep, StoreError> {
+        let outcome = self.with_event(event, |seats| match &seats.mirror {
+            MirrorState::Loading { token: current, .. } if *current == token => {
+                seats.mirror = MirrorState::Ready;
+                LoadStep::Done
+            }
+            _ => LoadStep::Stale,
+        });
+        Ok(outcome.unwrap_or(LoadStep::Stale))
     }
 
     async fn info(&self) -> Result<StoreInfo, StoreError> {

@@ -1,15 +1,34 @@
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
-use super::{EventId, Label, SeatCode, SeatNo};
+use super::{EventId, Label, Layout, SeatCode, SeatNo, UserId};
 
-/// What an admin asks for when creating an event. `total_seats` is checked
-/// against the configured limit by the service, not here.
+/// What an admin asks for when creating an event. The layout's size is
+/// checked against the configured limit by the service, not here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
     pub name: Label,
     pub date: DateTime<Utc>,
     pub location: Label,
-    pub total_seats: u32,
+    pub layout: Arc<Layout>,
+    /// Set when the client sent an `Idempotency-Key`: the repo records it
+    /// with the event, in the same transaction, so a replayed create can
+    /// never make a second event.
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+/// A client's `Idempotency-Key` for one caller, and the fingerprint of the
+/// request it was first used with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey {
+    /// Whose key it is: keys are scoped per caller. Anonymous creates
+    /// (trust mode) share the empty scope.
+    pub caller: Option<UserId>,
+    pub key: String,
+    /// A digest of the request (method, path, body): the same key with
+    /// another request is refused.
+    pub fingerprint: String,
 }
 
 /// An event as stored. Events never change after creation, which is what
@@ -20,14 +39,31 @@ pub struct Event {
     pub name: String,
     pub date: DateTime<Utc>,
     pub location: Option<String>,
-    pub total_seats: u32,
+    pub layout: Arc<Layout>,
     pub created_at: DateTime<Utc>,
 }
 
 impl Event {
+    pub fn total_seats(&self) -> u32 {
+        self.layout.total()
+    }
+
     /// The seat a code names in this event, if there is one.
     pub fn seat(&self, code: &SeatCode) -> Option<SeatNo> {
-        SeatNo::from_code(code).filter(|seat| seat.get() <= self.total_seats)
+        self.layout.seat(code)
+    }
+
+    /// The name of one of this event's seats.
+    pub fn code(&self, seat: SeatNo) -> SeatCode {
+        self.layout
+            .code(seat)
+            // Seats come from this event's own stores; one beyond the
+            // layout is a bug, but naming it beats failing a whole answer.
+            .unwrap_or_else(|| SeatCode::from_parts("?", seat.get()))
+    }
+
+    pub fn codes(&self, seats: &[SeatNo]) -> Vec<SeatCode> {
+        seats.iter().map(|seat| self.code(*seat)).collect()
     }
 }
 
@@ -41,6 +77,17 @@ pub struct Availability {
 }
 
 impl Availability {
+    /// Clamps a store's counts into the event, so the three always add up
+    /// even if a store were off by one.
+    pub fn of(total: u32, counts: SeatCounts) -> Self {
+        let confirmed = counts.booked.min(total);
+        Self {
+            total,
+            confirmed,
+            held: counts.held.min(total - confirmed),
+        }
+    }
+
     pub fn available(&self) -> u32 {
         self.total.saturating_sub(self.confirmed + self.held)
     }
@@ -53,6 +100,45 @@ pub struct SeatCounts {
     pub booked: u32,
     /// Seats of unexpired holds, including holds being confirmed.
     pub held: u32,
-    /// Holds pending for longer than asked: confirms to reconcile.
+    /// Holds pending for longer than asked: confirms to settle.
     pub stale_pending: u32,
+}
+
+/// What a seat is at one instant, as the seat map shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SeatState {
+    Available,
+    /// Held by an unexpired hold, or being confirmed.
+    Held,
+    Booked,
+}
+
+impl SeatState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Available => "available",
+            Self::Held => "held",
+            Self::Booked => "booked",
+        }
+    }
+}
+
+/// Every seat's state at one instant, in venue order: `states[0]` is seat 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatMap {
+    pub states: Vec<SeatState>,
+}
+
+impl SeatMap {
+    pub fn counts(&self) -> SeatCounts {
+        let mut counts = SeatCounts::default();
+        for state in &self.states {
+            match state {
+                SeatState::Available => {}
+                SeatState::Held => counts.held += 1,
+                SeatState::Booked => counts.booked += 1,
+            }
+        }
+        counts
+    }
 }

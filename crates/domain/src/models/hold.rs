@@ -4,14 +4,39 @@ use chrono::{DateTime, Utc};
 
 use super::{EventId, HoldId, SeatNo, UserId};
 
+/// Which seats a reserve asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SeatChoice {
+    /// These seats, distinct and existing in the event, in the client's
+    /// order.
+    Seats(Vec<SeatNo>),
+    /// The best `n` available seats: `n` adjacent seats in one row, the
+    /// lowest such row and within it the lowest seats; only when no row
+    /// has `n` together, the first `n` available seats in venue order.
+    Best(u32),
+}
+
+impl SeatChoice {
+    /// How many seats the request takes.
+    pub fn len(&self) -> u32 {
+        match self {
+            Self::Seats(seats) => seats.len() as u32,
+            Self::Best(n) => *n,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// A request to hold seats, fully validated against the event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldRequest {
     pub id: HoldId,
     pub event: EventId,
     pub user: UserId,
-    /// Distinct seats that exist in the event, in the client's order.
-    pub seats: Vec<SeatNo>,
+    pub seats: SeatChoice,
     pub ttl: Duration,
     /// The most seats of this event that one user may hold at once,
     /// counting this request.
@@ -24,51 +49,11 @@ pub struct Hold {
     pub id: HoldId,
     pub event: EventId,
     pub user: UserId,
-    pub seats: Vec<SeatNo>,
-    pub expires_at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BookingStatus {
-    Confirmed,
-    Cancelled,
-}
-
-impl BookingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Confirmed => "CONFIRMED",
-            Self::Cancelled => "CANCELLED",
-        }
-    }
-}
-
-/// A confirmed hold. Its id is the hold's id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Booking {
-    pub id: HoldId,
-    pub event: EventId,
-    pub user: UserId,
-    pub status: BookingStatus,
+    /// In the order they were asked for (venue order for a best-available
+    /// hold).
     pub seats: Vec<SeatNo>,
     pub created_at: DateTime<Utc>,
-}
-
-/// Who is asking. Admins may view and cancel anyone's bookings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
-    pub user: UserId,
-    pub admin: bool,
-}
-
-impl Caller {
-    pub fn user(user: UserId) -> Self {
-        Self { user, admin: false }
-    }
-
-    pub fn may_act_for(&self, owner: &UserId) -> bool {
-        self.admin || &self.user == owner
-    }
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Where a store says it stands, for `GET /test-pg` and readiness.

@@ -46,8 +46,9 @@ impl Serialize for EventId {
     }
 }
 
-/// A seat's position in its event, from 1 to the event's `total_seats`.
-/// Seat `n` is named `S<n>`, as the original API named them.
+/// A seat's position in its venue, from 1 to the event's seat count,
+/// counting through the rows in order. Its name is the layout's business
+/// (`Layout::code`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeatNo(u32);
 
@@ -58,20 +59,6 @@ impl SeatNo {
 
     pub fn get(self) -> u32 {
         self.0
-    }
-
-    pub fn code(self) -> SeatCode {
-        SeatCode(format!("S{}", self.0))
-    }
-
-    /// The seat a well-formed code names, if it follows the `S<n>` scheme.
-    /// Whether `n` exists in a given event is the event's business.
-    pub fn from_code(code: &SeatCode) -> Option<Self> {
-        let digits = code.0.strip_prefix('S')?;
-        if digits.starts_with('0') || digits.len() > 9 {
-            return None;
-        }
-        digits.parse().ok().and_then(Self::new)
     }
 }
 
@@ -94,6 +81,11 @@ impl SeatCode {
             ));
         }
         Ok(Self(raw.to_owned()))
+    }
+
+    /// The name of seat `n` of row `label`: `A12`.
+    pub(crate) fn from_parts(label: &str, n: u32) -> Self {
+        Self(format!("{label}{n}"))
     }
 
     pub fn as_str(&self) -> &str {
@@ -244,18 +236,6 @@ mod tests {
         for bad in ["", "S 1", "S1\n", "S\u{0}", "Sé", &"S".repeat(33)] {
             assert!(SeatCode::parse(bad).is_err(), "{bad:?} should be rejected");
         }
-    }
-
-    #[test]
-    fn seat_numbers_follow_the_s_n_scheme() {
-        let no = |s: &str| SeatNo::from_code(&SeatCode::parse(s).unwrap());
-        assert_eq!(no("S1"), SeatNo::new(1));
-        assert_eq!(no("S100000"), SeatNo::new(100_000));
-        assert_eq!(no("S0"), None);
-        assert_eq!(no("S01"), None);
-        assert_eq!(no("A1"), None);
-        assert_eq!(no("S"), None);
-        assert_eq!(SeatNo::new(7).unwrap().code().as_str(), "S7");
     }
 
     #[test]

@@ -1,0 +1,433 @@
+//! The seat ledger: the one owner of the hold store's mirror of booked
+//! seats. It is the only code that knows the mirror can be missing (never
+//! loaded, expired, flushed), stale (restored from an older snapshot, a
+//! promoted replica) or half-finished (a confirm or cancel that died
+//! between the two stores), and the only code that loads, fences, settles
+//! and reconciles. The use cases ask it for an event's seats and act on the
+//! answer; none of them ever sees "not loaded".
+//!
+//! How each rule is kept on a bad day:
+//! - Loads are fenced: each carries its own token, holds a lock in the
+//!   store (one load per event across every api instance) and one in
+//!   process (requests of one instance share it), and is authoritative for
+//!   the seats it covers: booked marks are rebuilt from the repo, so a
+//!   cancelled seat cannot come back booked. Bookings finished and
+//!   cancels made while it runs are applied to it by the store.
+//! - Confirms move seats held → pending → booked. An error after the
+//!   repo's write was sent never frees seats: they stay pending until the
+//!   repo decides (a retry of the confirm, or settling).
+//! - Confirms left pending too long are settled from the repo by
+//!   [`SeatLedger::maintain`], never inline in a request, with a fence in
+//!   the repo so a confirm that commits late cannot be lost.
+//! - A cancel that committed is queued in the repo in the same step; its
+//!   seats are freed in the mirror at once or, if the store failed, by
+//!   `maintain` within seconds.
+
+mod loads;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tracing::{info, warn};
+
+use crate::{
+    BeginConfirm, BookingRepo, BookingStatus, CancelOutcome, ConfirmOutcome, Event, EventId,
+    ExtendOutcome, Hold, HoldId, HoldRequest, HoldStore, Mirror, ReleaseOutcome, ReserveOutcome,
+    SeatCounts, SeatMap, SeatNo, SettleOutcome, StoreError, UserId,
+};
+use loads::Loads;
+
+/// How the ledger treats the mirror.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerConfig {
+    /// How long a confirm may stay pending before it is presumed dead (its
+    /// process crashed, or the hold store failed as it finished) and is
+    /// settled from the repo. Must be well above the longest a confirm's
+    /// write can take (pool wait plus statement timeout).
+    pub pending_grace: Duration,
+    /// How long a request waits for a load of its event, run by this or
+    /// another instance, before it answers "unavailable" (503).
+    pub load_wait: Duration,
+    /// How long one load may hold an event's lock before another may take
+    /// over (a load whose instance died).
+    pub load_lease: Duration,
+    /// Booked seats written to the store per call while loading, so that
+    /// no call blocks the store for long.
+    pub load_chunk: usize,
+    /// How long after an event's date its mirror may be kept.
+    pub keep_after_event: Duration,
+    /// How old a queued unbook must be before `maintain` retries it (the
+    /// cancel itself tries at once).
+    pub unbook_retry_after: Duration,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        Self {
+            pending_grace: Duration::from_secs(30),
+            load_wait: Duration::from_secs(5),
+            load_lease: Duration::from_secs(30),
+            load_chunk: 5_000,
+            keep_after_event: Duration::from_secs(7 * 24 * 3600),
+            unbook_retry_after: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What confirming a hold came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// The booking is durable (now, or by an earlier attempt).
+    Booked,
+    /// No live hold with that id, and no booking of it.
+    NotFound,
+    /// The hold or its booking belongs to another user.
+    NotOwner,
+    /// The hold's booking was cancelled, or the hold was settled as never
+    /// booked: it cannot be confirmed.
+    Gone,
+    /// Nothing booked: these seats were booked by someone else.
+    SeatsTaken(Vec<SeatNo>),
+}
+
+/// What cancelling came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cancellation {
+    Cancelled,
+    AlreadyCancelled,
+    NotFound,
+}
+
+/// The seat ledger. Cheap to share behind an `Arc`.
+pub struct SeatLedger {
+    holds: Arc<dyn HoldStore>,
+    repo: Arc<dyn BookingRepo>,
+    config: LedgerConfig,
+    loads: Loads,
+    /// Events with confirms that may be stale, for the next `maintain`.
+    to_settle: Mutex<HashSet<EventId>>,
+}
+
+impl std::fmt::Debug for SeatLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeatLedger")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SeatLedger {
+    pub fn new(
+        holds: Arc<dyn HoldStore>,
+        repo: Arc<dyn BookingRepo>,
+        config: LedgerConfig,
+    ) -> Self {
+        Self {
+            holds,
+            repo,
+            config,
+            loads: Loads::default(),
+            to_settle: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub fn config(&self) -> &LedgerConfig {
+        &self.config
+    }
+
+    /// Runs `op` against the event's mirror, loading the mirror first
+    /// whenever the store says it is not loaded.
+    async fn ready<T, F, Fut>(&self, event: &Event, op: F) -> Result<T, StoreError>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = Result<Mirror<T>, StoreError>>,
+    {
+        // A load can be undone before this request gets its turn (the
+        // store lost its data again); a few rounds, then give up honestly.
+        for _ in 0..3 {
+            match op().await? {
+                Mirror::Ready(answer) => return Ok(answer),
+                Mirror::NotLoaded => self.loads.ensure(self, event, false).await?,
+            }
+        }
+        Err(StoreError::unavailable(
+            "hold store",
+            format!("event {} kept losing its mirror while loading", event.id),
+        ))
+    }
+
+    /// Loads a new event's (empty) mirror ahead of its first use.
+    pub async fn prime(&self, event: &Event) -> Result<(), StoreError> {
+        self.loads.ensure(self, event, false).await
+    }
+
+    /// Holds seats, all or none.
+    pub async fn reserve(
+        &self,
+        event: &Event,
+        request: &HoldRequest,
+    ) -> Result<ReserveOutcome, StoreError> {
+        let outcome = self.ready(event, || self.holds.reserve(request)).await?;
+        if matches!(outcome, ReserveOutcome::Unavailable(_)) {
+            // Seats of a dead confirm stay taken until it is settled.
+            self.settle_soon(event.id);
+        }
+        Ok(outcome)
+    }
+
+    /// Booked and held seat counts, exact at this instant.
+    pub async fn counts(&self, event: &Event) -> Result<SeatCounts, StoreError> {
+        let grace = self.config.pending_grace;
+        let counts = self
+            .ready(event, || self.holds.counts(event.id, grace))
+            .await?;
+        if counts.stale_pending > 0 {
+            self.settle_soon(event.id);
+        }
+        Ok(counts)
+    }
+
+    /// Every seat's state, exact at this instant.
+    pub async fn seat_map(&self, event: &Event) -> Result<SeatMap, StoreError> {
+        self.ready(event, || self.holds.seat_map(event.id)).await
+    }
+
+    pub async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {
+        self.holds.hold(event, id).await
+    }
+
+    pub async fn extend(
+        &self,
+        event: EventId,
+        id: HoldId,
+        user: &UserId,
+        by: Duration,
+        max_total: Duration,
+    ) -> Result<ExtendOutcome, StoreError> {
+        self.holds.extend(event, id, user, by, max_total).await
+    }
+
+    pub async fn release(
+        &self,
+        event: EventId,
+        id: HoldId,
+        user: &UserId,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        self.holds.release(event, id, user).await
+    }
+
+    /// Turns a hold into a booking, exactly once: the booking's id is the
+    /// hold's, and a retry finds it (and finishes the mirror if an earlier
+    /// attempt could not).
+    pub async fn confirm(
+        &self,
+        event: &Event,
+        id: HoldId,
+        user: &UserId,
+    ) -> Result<Confirmation, StoreError> {
+        let hold = match self
+            .ready(event, || self.holds.begin_confirm(event.id, id, user))
+            .await?
+        {
+            BeginConfirm::Pending(hold) => hold,
+            BeginConfirm::NotOwner => return Ok(Confirmation::NotOwner),
+            BeginConfirm::NotFound => return self.confirmed_before(event, id, user).await,
+        };
+        let outcome = match self.repo.confirm(&hold).await {
+            Ok(outcome) => outcome,
+            Err(error @ StoreError::Unavailable { .. }) => {
+                // Nothing reached the repo: the hold can go back at once.
+                self.abort(event.id, id).await;
+                return Err(error);
+            }
+            // The write may have happened: the seats stay pending, which
+            // keeps them taken, until a retry or settling finds out.
+            Err(error) => return Err(error),
+        };
+        match outcome {
+            ConfirmOutcome::Created(_) => {
+                self.finish(&hold).await;
+                Ok(Confirmation::Booked)
+            }
+            ConfirmOutcome::Existing(booking) if booking.status == BookingStatus::Confirmed => {
+                self.finish(&hold).await;
+                Ok(Confirmation::Booked)
+            }
+            // Booked once and cancelled since, or settled as dead: the
+            // hold is spent and its seats go back.
+            ConfirmOutcome::Existing(_) | ConfirmOutcome::Aborted => {
+                self.give_back(&hold).await;
+                Ok(Confirmation::Gone)
+            }
+            ConfirmOutcome::SeatsTaken(seats) => {
+                // The mirror was wrong about these seats: give the hold
+                // back and rebuild the mirror from what the repo knows.
+                self.give_back(&hold).await;
+                if let Err(error) = self.loads.ensure(self, event, true).await {
+                    warn!(event = %event.id, error = %error, "could not reload the booked seats");
+                }
+                Ok(Confirmation::SeatsTaken(seats))
+            }
+        }
+    }
+
+    /// No live hold: either this confirm succeeded before (answer as then,
+    /// and make sure the mirror knows), or the hold expired or never was.
+    async fn confirmed_before(
+        &self,
+        event: &Event,
+        id: HoldId,
+        user: &UserId,
+    ) -> Result<Confirmation, StoreError> {
+        let Some(booking) = self.repo.booking(id).await? else {
+            return Ok(Confirmation::NotFound);
+        };
+        if booking.event != event.id {
+            return Ok(Confirmation::NotFound);
+        }
+        if &booking.user != user {
+            return Ok(Confirmation::NotOwner);
+        }
+        if booking.status != BookingStatus::Confirmed {
+            return Ok(Confirmation::NotFound);
+        }
+        self.finish(&Hold {
+            id,
+            event: booking.event,
+            user: booking.user,
+            seats: booking.seats,
+            created_at: booking.created_at,
+            expires_at: booking.created_at,
+        })
+        .await;
+        Ok(Confirmation::Booked)
+    }
+
+    /// Cancels a booking; its seats come back on sale at once, or within
+    /// seconds if the hold store fails now.
+    pub async fn cancel(&self, id: HoldId) -> Result<Cancellation, StoreError> {
+        match self.repo.cancel(id).await? {
+            CancelOutcome::Cancelled(booking) => {
+                self.unbook(booking.event, id, &booking.seats).await;
+                Ok(Cancellation::Cancelled)
+            }
+            CancelOutcome::AlreadyCancelled(_) => Ok(Cancellation::AlreadyCancelled),
+            CancelOutcome::NotFound => Ok(Cancellation::NotFound),
+        }
+    }
+
+    /// Frees a cancelled booking's seats in the mirror and takes it off the
+    /// repo's queue. On failure it stays queued for `maintain`.
+    async fn unbook(&self, event: EventId, id: HoldId, seats: &[SeatNo]) {
+        if let Err(error) = self.holds.unbook(event, id, seats).await {
+            warn!(%event, booking = %id, error = %error, "cancelled, but the seats are not freed yet; retrying later");
+            return;
+        }
+        if let Err(error) = self.repo.unbooked(id).await {
+            // Harmless: the queued unbook runs again and changes nothing.
+            warn!(%event, booking = %id, error = %error, "could not dequeue a done unbook");
+        }
+    }
+
+    /// Marks a durable booking in the mirror. If the store fails, the seats
+    /// stay pending (taken) until a retry, settling or a load finishes them.
+    async fn finish(&self, hold: &Hold) {
+        if let Err(error) = self.holds.finish_confirm(hold).await {
+            warn!(event = %hold.event, hold = %hold.id, error = %error, "booked, but the mirror is not updated yet");
+        }
+    }
+
+    /// Puts a pending hold back (held until its expiry, or free).
+    async fn abort(&self, event: EventId, id: HoldId) {
+        if let Err(error) = self.holds.abort_confirm(event, id).await {
+            // The seats stay pending: taken, never double-booked; settling
+            // gives them back.
+            warn!(%event, hold = %id, error = %error, "could not put a hold back");
+        }
+    }
+
+    /// Frees a spent hold's seats.
+    async fn give_back(&self, hold: &Hold) {
+        self.abort(hold.event, hold.id).await;
+        if let Err(error) = self.holds.release(hold.event, hold.id, &hold.user).await {
+            warn!(event = %hold.event, hold = %hold.id, error = %error, "could not free a spent hold");
+        }
+    }
+
+    fn settle_soon(&self, event: EventId) {
+        self.to_settle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event);
+    }
+
+    /// The ledger's background work, for the api to run every second or
+    /// so: settles confirms left pending too long in the events where they
+    /// were noticed, and frees the seats of cancels whose unbook failed.
+    /// Best effort: what fails is logged and tried again next time.
+    pub async fn maintain(&self) -> MaintenanceReport {
+        let mut report = MaintenanceReport::default();
+        let events: Vec<EventId> = self
+            .to_settle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for event in events {
+            match self.settle_event(event).await {
+                Ok(settled) => report.settled += settled,
+                Err(error) => {
+                    warn!(%event, error = %error, "could not settle stale confirms");
+                    report.failures += 1;
+                    self.settle_soon(event);
+                }
+            }
+        }
+        match self
+            .repo
+            .unbooks_due(self.config.unbook_retry_after, 100)
+            .await
+        {
+            Ok(due) => {
+                for booking in due {
+                    self.unbook(booking.event, booking.id, &booking.seats).await;
+                    report.unbooked += 1;
+                }
+            }
+            Err(error) => {
+                warn!(error = %error, "could not read the queued unbooks");
+                report.failures += 1;
+            }
+        }
+        report
+    }
+
+    /// Settles the confirms of one event pending for longer than the
+    /// grace: the repo decides, with a fence a late commit cannot pass.
+    async fn settle_event(&self, event: EventId) -> Result<usize, StoreError> {
+        let stale = self
+            .holds
+            .stale_pending(event, self.config.pending_grace)
+            .await?;
+        for hold in &stale {
+            match self.repo.settle(hold).await? {
+                SettleOutcome::Booked(_) => self.holds.finish_confirm(hold).await?,
+                SettleOutcome::Cancelled(_) | SettleOutcome::Aborted => {
+                    self.holds.abort_confirm(event, hold.id).await?;
+                    self.holds.release(event, hold.id, &hold.user).await?;
+                }
+            }
+            info!(%event, hold = %hold.id, "settled a stale confirm");
+        }
+        Ok(stale.len())
+    }
+}
+
+/// What one `maintain` round did, for logs and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    pub settled: usize,
+    pub unbooked: usize,
+    pub failures: usize,
+}

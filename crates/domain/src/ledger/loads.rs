@@ -1,0 +1,156 @@
+//! Loading an event's mirror, one load at a time: a lock per event in this
+//! process (requests that find the mirror missing together share one load)
+//! and the store's own lock across instances (`BeginLoad::Busy`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::SeatLedger;
+use crate::{BeginLoad, Event, EventId, LoadStep, LoadToken, Mirror, MirrorSpec, StoreError};
+
+/// How often a request waiting for another instance's load looks again.
+const POLL: Duration = Duration::from_millis(25);
+
+#[derive(Default)]
+pub(super) struct Loads {
+    locks: Mutex<HashMap<EventId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+impl Loads {
+    fn lock_for(&self, event: EventId) -> Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(event)
+            .or_default()
+            .clone()
+    }
+
+    /// Drops the event's lock once nobody holds or waits for it, so the map
+    /// stays as small as the set of events loading right now.
+    fn forget(&self, event: EventId, lock: Arc<tokio::sync::Mutex<()>>) {
+        let mut locks = self.locks.lock().unwrap_or_else(|e| e.into_inner());
+        // One reference is the map's, one is ours.
+        if Arc::strong_count(&lock) <= 2 {
+            locks.remove(&event);
+        }
+    }
+
+    /// Makes sure the event's mirror is loaded. Unless `force`, a request
+    /// that waited for another's load trusts it instead of loading again.
+    pub(super) async fn ensure(
+        &self,
+        ledger: &SeatLedger,
+        event: &Event,
+        force: bool,
+    ) -> Result<(), StoreError> {
+        let lock = self.lock_for(event.id);
+        let wait = ledger.config.load_wait;
+        let result = async {
+            let guard = match lock.try_lock() {
+                Ok(guard) => guard,
+                Err(_) => {
+                    let guard = tokio::time::timeout(wait, lock.lock())
+                        .await
+                        .map_err(|_| busy(event.id))?;
+                    if !force && is_loaded(ledger, event.id).await? {
+                        return Ok(());
+                    }
+                    guard
+                }
+            };
+            let result = load(ledger, event).await;
+            drop(guard);
+            result
+        }
+        .await;
+        self.forget(event.id, lock);
+        result
+    }
+}
+
+async fn is_loaded(ledger: &SeatLedger, event: EventId) -> Result<bool, StoreError> {
+    let counts = ledger
+        .holds
+        .counts(event, ledger.config.pending_grace)
+        .await?;
+    Ok(matches!(counts, Mirror::Ready(_)))
+}
+
+fn busy(event: EventId) -> StoreError {
+    StoreError::unavailable(
+        "hold store",
+        format!("event {event} is being loaded; try again shortly"),
+    )
+}
+
+/// One fenced load: begin with a fresh token, copy the booked seats from
+/// the repo in chunks, finish. A token that went stale (the store lost the
+/// data, or another load took over) starts again, a few times at most.
+async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
+    let config = &ledger.config;
+    let keep_until = event.date
+        + chrono::Duration::from_std(config.keep_after_event).unwrap_or(chrono::Duration::MAX);
+    let spec = MirrorSpec {
+        layout: event.layout.clone(),
+        keep_until: keep_until.max(Utc::now()),
+        lease: config.load_lease,
+    };
+    let started = Instant::now();
+    for attempt in 1..=3 {
+        let token = LoadToken::generate();
+        match ledger.holds.begin_load(event.id, token, &spec).await? {
+            BeginLoad::Begun => {}
+            BeginLoad::Busy => return wait_for_other_load(ledger, event.id, started).await,
+        }
+        let booked = ledger.repo.booked_seats(event.id).await?;
+        let mut step = LoadStep::Done;
+        for chunk in booked.chunks(config.load_chunk.max(1)) {
+            step = ledger.holds.load_booked(event.id, token, chunk).await?;
+            if step == LoadStep::Stale {
+                break;
+            }
+        }
+        if step == LoadStep::Done {
+            step = ledger.holds.finish_load(event.id, token).await?;
+        }
+        if step == LoadStep::Done {
+            info!(
+                event = %event.id,
+                booked = booked.len(),
+                millis = started.elapsed().as_millis() as u64,
+                "loaded the mirror"
+            );
+            return Ok(());
+        }
+        warn!(event = %event.id, attempt, "a load went stale; loading again");
+    }
+    Err(StoreError::unavailable(
+        "hold store",
+        format!(
+            "event {} could not be loaded: its loads kept going stale",
+            event.id
+        ),
+    ))
+}
+
+/// Another instance is loading the event: wait for its answer, up to the
+/// configured patience, then let the client retry.
+async fn wait_for_other_load(
+    ledger: &SeatLedger,
+    event: EventId,
+    started: Instant,
+) -> Result<(), StoreError> {
+    while started.elapsed() < ledger.config.load_wait {
+        tokio::time::sleep(POLL).await;
+        if is_loaded(ledger, event).await? {
+            return Ok(());
+        }
+    }
+    Err(busy(event))
+}

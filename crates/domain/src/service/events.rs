@@ -1,0 +1,63 @@
+//! Events: create one, read its details and counts, read its seat map.
+
+use std::sync::Arc;
+
+use tracing::{instrument, warn};
+
+use super::BookingService;
+use crate::{
+    Availability, CreateEventError, CreateOutcome, Event, EventDetailsError, EventId, NewEvent,
+    SeatMap, SeatMapError,
+};
+
+/// A created event, and whether an earlier request with the same
+/// idempotency key created it.
+#[derive(Debug, Clone)]
+pub struct CreatedEvent {
+    pub event: Arc<Event>,
+    pub replayed: bool,
+}
+
+impl BookingService {
+    #[instrument(skip_all, fields(total_seats = new.layout.total()))]
+    pub async fn create_event(&self, new: NewEvent) -> Result<CreatedEvent, CreateEventError> {
+        let max = self.limits.max_seats_per_event;
+        if new.layout.total() > max {
+            return Err(CreateEventError::TooManySeats { max });
+        }
+        let (event, replayed) = match self.repo.create_event(&new).await? {
+            CreateOutcome::Created(event) => (event, false),
+            CreateOutcome::Replayed(event) => (event, true),
+            CreateOutcome::KeyReused => return Err(CreateEventError::KeyReused),
+        };
+        let event = Arc::new(event);
+        self.events.found(event.clone());
+        if !replayed {
+            // Loading the empty mirror now saves the first buyer the wait;
+            // if the hold store is down, the first use loads it instead.
+            if let Err(error) = self.ledger.prime(&event).await {
+                warn!(event = %event.id, error = %error, "could not load a new event's mirror");
+            }
+        }
+        Ok(CreatedEvent { event, replayed })
+    }
+
+    pub async fn event_details(
+        &self,
+        id: EventId,
+    ) -> Result<(Arc<Event>, Availability), EventDetailsError> {
+        let event = self
+            .event(id)
+            .await?
+            .ok_or(EventDetailsError::EventNotFound)?;
+        let counts = self.ledger.counts(&event).await?;
+        Ok((event.clone(), Availability::of(event.total_seats(), counts)))
+    }
+
+    /// Every seat's state, in venue order, exact at this instant.
+    pub async fn seat_map(&self, id: EventId) -> Result<(Arc<Event>, SeatMap), SeatMapError> {
+        let event = self.event(id).await?.ok_or(SeatMapError::EventNotFound)?;
+        let map = self.ledger.seat_map(&event).await?;
+        Ok((event, map))
+    }
+}
