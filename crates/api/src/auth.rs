@@ -40,6 +40,17 @@ impl Authenticator {
         // A little room for clock skew between issuer and us, no more: an
         // expired token must stop working promptly.
         validation.leeway = 5;
+        validation.validate_nbf = true;
+        // Most identity providers put an `aud` in every token; it is only
+        // a reason to refuse one when we were told which audience we are.
+        if settings.jwt_audience.is_empty() {
+            validation.validate_aud = false;
+        } else {
+            validation.set_audience(&[settings.jwt_audience.as_str()]);
+        }
+        if !settings.jwt_issuer.is_empty() {
+            validation.set_issuer(&[settings.jwt_issuer.as_str()]);
+        }
         Self {
             mode: settings.mode,
             key: DecodingKey::from_secret(settings.jwt_secret.expose().as_bytes()),

@@ -6,8 +6,9 @@ use std::fmt;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use booking_domain::{
-    CancelError, ConfirmError, CreateEventError, EventDetailsError, ParseError, ReleaseError,
-    ReserveError, SeatCode, StoreError, ViewBookingError,
+    CancelError, ConfirmError, CreateEventError, EventDetailsError, ExtendError, HoldViewError,
+    ParseError, ReleaseError, ReserveError, SeatCode, SeatMapError, StoreError, UserBookingsError,
+    ViewBookingError,
 };
 use serde::Serialize;
 
@@ -92,7 +93,13 @@ impl ResponseError for ApiError {
             // The body stays opaque; the whole chain goes to the log.
             tracing::error!(status = self.status.as_u16(), error = %self, "request failed");
         }
-        HttpResponse::build(self.status).json(Body {
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Outages here are a restart or a failover away from over:
+            // tell clients to come back soon rather than hammer or give up.
+            response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        }
+        response.json(Body {
             error: &self.message,
             code: self.code,
             seats: self.seats.as_deref(),
@@ -107,6 +114,13 @@ impl From<StoreError> for ApiError {
                 StatusCode::SERVICE_UNAVAILABLE,
                 "SERVICE_UNAVAILABLE",
                 format!("the {store} store is unavailable; try again shortly"),
+            ),
+            // The write may have happened; a retry finds out (every write
+            // here is safe to retry).
+            StoreError::Indeterminate { store, .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "SERVICE_UNAVAILABLE",
+                format!("the {store} store did not answer in time; retry the request"),
             ),
             StoreError::Internal { .. } => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -134,6 +148,11 @@ impl From<CreateEventError> for ApiError {
             CreateEventError::TooManySeats { .. } => {
                 Self::bad_request("VALIDATION_ERROR", error.to_string())
             }
+            CreateEventError::KeyReused => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "IDEMPOTENCY_KEY_REUSED",
+                error.to_string(),
+            ),
             CreateEventError::Store(e) => e.into(),
         }
     }
@@ -153,7 +172,9 @@ impl From<ReserveError> for ApiError {
         let message = error.to_string();
         match error {
             ReserveError::EventNotFound => event_not_found(),
-            ReserveError::NoSeats => Self::bad_request("VALIDATION_ERROR", message),
+            ReserveError::NoSeats | ReserveError::NoQuantity => {
+                Self::bad_request("VALIDATION_ERROR", message)
+            }
             ReserveError::DuplicateSeats(seats) => {
                 Self::bad_request("DUPLICATE_SEATS", message).with_seats(&seats)
             }
@@ -163,6 +184,9 @@ impl From<ReserveError> for ApiError {
             }
             ReserveError::SeatsUnavailable(seats) => {
                 Self::new(StatusCode::CONFLICT, "SEATS_UNAVAILABLE", message).with_seats(&seats)
+            }
+            ReserveError::NotEnoughSeats { .. } => {
+                Self::new(StatusCode::CONFLICT, "SEATS_UNAVAILABLE", message)
             }
             ReserveError::HoldLimit { .. } => {
                 Self::new(StatusCode::TOO_MANY_REQUESTS, "HOLD_LIMIT", message)
@@ -225,6 +249,53 @@ impl From<ViewBookingError> for ApiError {
                 Self::new(StatusCode::FORBIDDEN, "NOT_BOOKING_OWNER", message)
             }
             ViewBookingError::Store(e) => e.into(),
+        }
+    }
+}
+
+fn hold_not_found(message: String) -> ApiError {
+    ApiError::not_found("HOLD_NOT_FOUND", message)
+}
+
+impl From<SeatMapError> for ApiError {
+    fn from(error: SeatMapError) -> Self {
+        match error {
+            SeatMapError::EventNotFound => event_not_found(),
+            SeatMapError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<HoldViewError> for ApiError {
+    fn from(error: HoldViewError) -> Self {
+        let message = error.to_string();
+        match error {
+            HoldViewError::NotFound => hold_not_found(message),
+            HoldViewError::NotOwner => Self::new(StatusCode::FORBIDDEN, "NOT_HOLD_OWNER", message),
+            HoldViewError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<ExtendError> for ApiError {
+    fn from(error: ExtendError) -> Self {
+        let message = error.to_string();
+        match error {
+            ExtendError::HoldExpired => Self::new(StatusCode::GONE, "HOLD_EXPIRED", message),
+            ExtendError::NotOwner => Self::new(StatusCode::FORBIDDEN, "NOT_HOLD_OWNER", message),
+            ExtendError::Confirming => Self::new(StatusCode::CONFLICT, "HOLD_CONFIRMING", message),
+            ExtendError::AtLimit { .. } => {
+                Self::new(StatusCode::CONFLICT, "EXTENSION_LIMIT", message)
+            }
+            ExtendError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<UserBookingsError> for ApiError {
+    fn from(error: UserBookingsError) -> Self {
+        match error {
+            UserBookingsError::Store(e) => e.into(),
         }
     }
 }

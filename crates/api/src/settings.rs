@@ -8,9 +8,14 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use booking_domain::Limits;
+use booking_domain::{LedgerConfig, Limits};
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
+
+/// How long a call may wait for a pooled Postgres connection, and how much
+/// longer than the statement timeout the client waits for an answer.
+const POOL_WAIT_MS: u64 = 3_000;
+const CLIENT_MARGIN_MS: u64 = 1_000;
 
 /// The copies compiled into the binary, used when no `config/` directory is
 /// found next to where it runs, so a lone binary still starts.
@@ -38,6 +43,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub postgres: PostgresSettings,
     pub redis: RedisSettings,
+    pub ledger: LedgerSettings,
     pub log: LogSettings,
     /// The environment these settings were loaded for (`APP_ENV`).
     #[serde(skip)]
@@ -73,8 +79,11 @@ pub struct HoldSettings {
     /// How long a hold lasts before its seats go back.
     pub ttl_seconds: u64,
     /// How long a confirm may stay unfinished before it is presumed dead
-    /// (crashed process, store failure) and settled from Postgres.
+    /// (crashed process, store failure) and settled from Postgres. Must be
+    /// well above the longest a Postgres call can take.
     pub pending_grace_seconds: u64,
+    /// The longest a hold may last from its creation, extensions included.
+    pub max_total_seconds: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -83,6 +92,8 @@ pub struct LimitSettings {
     pub max_seats_per_event: u32,
     pub max_seats_per_hold: u32,
     pub max_held_seats_per_user: u32,
+    /// The most bookings one page of `GET /users/me/bookings` holds.
+    pub max_page_size: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -100,6 +111,11 @@ pub struct AuthSettings {
     pub mode: AuthMode,
     /// The HS256 key of `jwt` mode.
     pub jwt_secret: Secret,
+    /// When set, a token's `aud` must contain it; when empty, `aud` is not
+    /// checked (most identity providers send one).
+    pub jwt_audience: String,
+    /// When set, a token's `iss` must equal it.
+    pub jwt_issuer: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -108,6 +124,10 @@ pub struct PostgresSettings {
     /// A connection URL; it may carry a password, so it is never logged.
     pub url: Secret,
     pub pool_size: usize,
+    /// The server cancels a statement running longer than this.
+    pub statement_timeout_ms: u64,
+    /// The server cancels a statement waiting this long for a lock.
+    pub lock_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +137,26 @@ pub struct RedisSettings {
     /// Prefixes every key, keeping deployments (and tests) apart.
     pub key_prefix: String,
     pub pool_size: usize,
+    /// An event's mirror expires once idle this long, and loads again from
+    /// Postgres on its next use.
+    pub mirror_idle_seconds: u64,
+}
+
+/// How the seat ledger keeps the hold store's mirror of booked seats.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSettings {
+    /// How long a request waits for a load of its event's mirror (by this
+    /// or another instance) before answering 503.
+    pub load_wait_ms: u64,
+    /// How long one load may hold an event's load lock.
+    pub load_lease_seconds: u64,
+    /// Booked seats written to Redis per call while loading.
+    pub load_chunk: usize,
+    /// How long after an event's date its mirror may be kept.
+    pub keep_after_event_days: u64,
+    /// How often the ledger settles stale confirms and retries unbooks.
+    pub maintenance_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -277,6 +317,37 @@ impl Settings {
             "redis.key_prefix must be non-empty and contain no braces",
         )?;
         rule(
+            self.holds.max_total_seconds >= self.holds.ttl_seconds,
+            "holds.max_total_seconds must be at least holds.ttl_seconds",
+        )?;
+        rule(
+            self.limits.max_page_size >= 1,
+            "limits.max_page_size must be at least 1",
+        )?;
+        rule(
+            self.ledger.load_chunk >= 1 && self.ledger.maintenance_interval_ms >= 10,
+            "ledger.load_chunk must be at least 1 and ledger.maintenance_interval_ms at least 10",
+        )?;
+        rule(
+            self.postgres.statement_timeout_ms >= 100 && self.postgres.lock_timeout_ms >= 10,
+            "postgres.statement_timeout_ms must be at least 100 and postgres.lock_timeout_ms at least 10",
+        )?;
+        // A confirm presumed dead must really be dead: its Postgres call can
+        // wait for a pooled connection, then run until the client gives up
+        // on it. Settling it sooner could free seats a late commit books.
+        let longest_call_ms = POOL_WAIT_MS + self.postgres.statement_timeout_ms + CLIENT_MARGIN_MS;
+        rule(
+            self.holds.pending_grace_seconds * 1000 >= 2 * longest_call_ms,
+            &format!(
+                "holds.pending_grace_seconds must be at least twice the longest Postgres call \
+                 ({longest_call_ms} ms: pool wait + postgres.statement_timeout_ms + margin)"
+            ),
+        )?;
+        rule(
+            self.redis.mirror_idle_seconds >= self.holds.max_total_seconds,
+            "redis.mirror_idle_seconds must be at least holds.max_total_seconds",
+        )?;
+        rule(
             self.auth.mode != AuthMode::Jwt || self.auth.jwt_secret.expose().len() >= 16,
             "auth.jwt_secret must be at least 16 characters in jwt mode (set BOOKING__AUTH__JWT_SECRET)",
         )?;
@@ -295,7 +366,19 @@ impl Settings {
             max_seats_per_hold: self.limits.max_seats_per_hold,
             max_held_seats_per_user: self.limits.max_held_seats_per_user,
             hold_ttl: Duration::from_secs(self.holds.ttl_seconds),
+            hold_max_total: Duration::from_secs(self.holds.max_total_seconds),
+            max_page_size: self.limits.max_page_size,
+        }
+    }
+
+    pub fn ledger(&self) -> LedgerConfig {
+        LedgerConfig {
             pending_grace: Duration::from_secs(self.holds.pending_grace_seconds),
+            load_wait: Duration::from_millis(self.ledger.load_wait_ms),
+            load_lease: Duration::from_secs(self.ledger.load_lease_seconds),
+            load_chunk: self.ledger.load_chunk,
+            keep_after_event: Duration::from_secs(self.ledger.keep_after_event_days * 24 * 3600),
+            unbook_retry_after: Duration::from_secs(2),
         }
     }
 }

@@ -11,6 +11,8 @@ pub use actix_web::dev::ServerHandle;
 use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
+use booking_domain::BookingService;
+
 use crate::auth::Authenticator;
 use crate::routes;
 use crate::settings::{AuthMode, Settings};
@@ -19,6 +21,32 @@ use crate::storage;
 pub struct Application {
     port: u16,
     server: Server,
+    maintenance: Maintenance,
+}
+
+/// The ledger's background work (settling stale confirms, retrying
+/// unbooks), run for as long as the server runs.
+struct Maintenance {
+    service: web::Data<BookingService>,
+    every: Duration,
+}
+
+impl Maintenance {
+    async fn run(self) {
+        let mut ticks = tokio::time::interval(self.every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            // Bounded, so a hung store cannot pile rounds up.
+            match tokio::time::timeout(self.every * 10, self.service.maintain()).await {
+                Ok(report) if report.failures > 0 => {
+                    tracing::warn!(?report, "ledger maintenance had failures")
+                }
+                Ok(_) => {}
+                Err(_) => tracing::warn!("ledger maintenance timed out"),
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Application {
@@ -39,6 +67,10 @@ impl Application {
             );
         }
         let service = web::Data::new(storage::connect(&settings).await?);
+        let maintenance = Maintenance {
+            service: service.clone(),
+            every: Duration::from_millis(settings.ledger.maintenance_interval_ms),
+        };
         let auth = web::Data::new(Authenticator::new(&settings.auth));
         let (host, port) = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind((host, port))
@@ -60,7 +92,11 @@ impl Application {
         }
         let server = server.listen(listener)?.run();
         tracing::info!(port, storage = ?settings.storage, auth = ?settings.auth.mode, "listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            maintenance,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -75,6 +111,9 @@ impl Application {
     /// Serves until SIGTERM or SIGINT (or `handle().stop(true)`), then
     /// stops accepting and lets requests in flight finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        tokio::select! {
+            stopped = self.server => stopped,
+            () = self.maintenance.run() => Ok(()),
+        }
     }
 }

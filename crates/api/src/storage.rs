@@ -20,7 +20,9 @@ const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
 pub async fn connect(settings: &Settings) -> anyhow::Result<BookingService> {
     let (holds, repo): (Arc<dyn HoldStore>, Arc<dyn BookingRepo>) = match settings.storage {
         Storage::Memory => (
-            Arc::new(MemoryHoldStore::new()),
+            Arc::new(MemoryHoldStore::with_idle_ttl(Duration::from_secs(
+                settings.redis.mirror_idle_seconds,
+            ))),
             Arc::new(MemoryBookingRepo::new()),
         ),
         Storage::PostgresRedis => {
@@ -39,7 +41,12 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<BookingService> {
             (Arc::new(holds), Arc::new(repo))
         }
     };
-    Ok(BookingService::new(holds, repo, settings.limits()))
+    Ok(BookingService::new(
+        holds,
+        repo,
+        settings.limits(),
+        settings.ledger(),
+    ))
 }
 
 async fn migrate(repo: &PostgresRepo) -> anyhow::Result<()> {

@@ -5,6 +5,7 @@ mod bookings;
 mod events;
 mod health;
 mod holds;
+mod users;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -15,6 +16,7 @@ use crate::error::ApiError;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/events").route(web::post().to(events::create::handle)))
         .service(resource("/events/{event_id}").route(web::get().to(events::details::handle)))
+        .service(resource("/events/{event_id}/seats").route(web::get().to(events::seats::handle)))
         .service(
             resource("/events/{event_id}/seats/reserve")
                 .route(web::post().to(events::reserve::handle)),
@@ -33,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/bookings/{booking_id}").route(web::get().to(bookings::view::handle)))
         .service(resource("/holds/{hold_id}").route(web::get().to(holds::view::handle)))
+        .service(resource("/holds/{hold_id}/extend").route(web::post().to(holds::extend::handle)))
+        .service(resource("/users/me/bookings").route(web::get().to(users::bookings::handle)))
         .service(resource("/test-pg").route(web::get().to(health::test_pg)))
         .service(resource("/health/live").route(web::get().to(health::live)))
         .service(resource("/health/ready").route(web::get().to(health::ready)))

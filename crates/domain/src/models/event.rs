@@ -59,7 +59,7 @@ impl Event {
             .code(seat)
             // Seats come from this event's own stores; one beyond the
             // layout is a bug, but naming it beats failing a whole answer.
-            .unwrap_or_else(|| SeatCode::from_parts("?", seat.get()))
+            .unwrap_or_else(|| SeatCode::parse(&format!("X{}", seat.get())).expect("a valid code"))
     }
 
     pub fn codes(&self, seats: &[SeatNo]) -> Vec<SeatCode> {

@@ -83,9 +83,9 @@ impl SeatCode {
         Ok(Self(raw.to_owned()))
     }
 
-    /// The name of seat `n` of row `label`: `A12`.
-    pub(crate) fn from_parts(label: &str, n: u32) -> Self {
-        Self(format!("{label}{n}"))
+    /// The code of a seat of a layout.
+    pub(crate) fn named(name: super::SeatName<'_>) -> Self {
+        Self(name.to_string())
     }
 
     pub fn as_str(&self) -> &str {

@@ -45,6 +45,20 @@ impl Serialize for RowLabel {
     }
 }
 
+/// A seat's name in its parts; it displays as the name, `A12`. This is the
+/// one place that decides how seats are named.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SeatName<'a> {
+    pub row: &'a RowLabel,
+    pub number: u32,
+}
+
+impl fmt::Display for SeatName<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}{}", self.row, self.number)
+    }
+}
+
 /// One row: its label and how many seats it has, numbered from 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
@@ -185,8 +199,21 @@ impl Layout {
     /// The seat's name, e.g. `A12`, or `None` beyond the venue.
     pub fn code(&self, seat: SeatNo) -> Option<SeatCode> {
         let row = self.row_of(seat)?;
-        let n = seat.get() - self.firsts[row] + 1;
-        Some(SeatCode::from_parts(self.rows[row].label.as_str(), n))
+        let name = SeatName {
+            row: &self.rows[row].label,
+            number: seat.get() - self.firsts[row] + 1,
+        };
+        Some(SeatCode::named(name))
+    }
+
+    /// Every seat's name, in venue order (seat 1 first).
+    pub fn names(&self) -> impl Iterator<Item = SeatName<'_>> {
+        self.rows.iter().flat_map(|row| {
+            (1..=row.seats).map(move |number| SeatName {
+                row: &row.label,
+                number,
+            })
+        })
     }
 
     /// The seat a name denotes in this venue, if any.
@@ -254,10 +281,12 @@ mod tests {
         assert_eq!(layout.row_of(seat(21)), Some(1));
         assert_eq!(layout.row_of(seat(35)), Some(2));
         assert_eq!(layout.row_of(seat(36)), None);
-        for n in 1..=35 {
-            let name = layout.code(seat(n)).unwrap();
-            assert_eq!(layout.seat(&name), Some(seat(n)), "{name}");
+        for (n, name) in (1..=35).zip(layout.names()) {
+            let code = layout.code(seat(n)).unwrap();
+            assert_eq!(code.as_str(), name.to_string());
+            assert_eq!(layout.seat(&code), Some(seat(n)), "{code}");
         }
+        assert_eq!(layout.names().count(), 35);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::routes::timestamp;
 /// One row per seat, as the original API returned its join.
 #[derive(Serialize)]
 struct Row<'a> {
-    booking_group_id: String,
+    booking_group_id: &'a str,
     status: &'static str,
     user_id: &'a str,
     name: &'a str,
@@ -25,20 +25,20 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let id = hold_id("bookingGroupId", &path)?;
     let caller = identity.caller(None)?;
-    let (booking, event) = service.booking(&caller, id).await?;
+    let view = service.booking(&caller, id).await?;
+    let (booking, event) = (&view.booking, &view.event);
     let group = booking.id.to_string();
     let event_date = timestamp(event.date);
-    let mut seats = booking.seats.clone();
-    seats.sort();
-    let rows: Vec<Row> = seats
+    let rows: Vec<Row> = booking
+        .seats
         .iter()
         .map(|seat| Row {
-            booking_group_id: group.clone(),
+            booking_group_id: &group,
             status: booking.status.as_str(),
             user_id: booking.user.as_str(),
             name: &event.name,
             event_date: &event_date,
-            seat_code: seat.code().to_string(),
+            seat_code: event.code(*seat).to_string(),
         })
         .collect();
     Ok(HttpResponse::Ok().json(rows))

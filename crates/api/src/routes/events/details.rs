@@ -35,7 +35,7 @@ pub async fn handle(
         name: &event.name,
         event_date: timestamp(event.date),
         location: event.location.as_deref(),
-        total_seats: event.total_seats,
+        total_seats: event.total_seats(),
         created_at: timestamp(event.created_at),
         confirmed_seats: seats.confirmed,
         held_seats: seats.held,

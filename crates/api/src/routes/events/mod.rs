@@ -3,6 +3,7 @@ pub mod create;
 pub mod details;
 pub mod release;
 pub mod reserve;
+pub mod seats;
 
 use serde::Deserialize;
 

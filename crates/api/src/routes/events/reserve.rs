@@ -1,5 +1,5 @@
 use actix_web::{web, HttpResponse};
-use booking_domain::{BookingService, SeatCode};
+use booking_domain::{BookingService, ReserveError, SeatCode, SeatRequest};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Identity;
@@ -7,11 +7,13 @@ use crate::error::ApiError;
 use crate::extract::{event_id, JsonBody};
 use crate::routes::{created, timestamp};
 
+/// `seatCodes` (these seats) or `quantity` (the best available), not both.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Body {
     user_id: Option<String>,
-    seat_codes: Vec<String>,
+    seat_codes: Option<Vec<String>>,
+    quantity: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -23,6 +25,33 @@ struct Held {
     seat_codes: Vec<SeatCode>,
 }
 
+fn wanted(body: &Body, max: u32) -> Result<SeatRequest, ApiError> {
+    match (&body.seat_codes, body.quantity) {
+        (Some(codes), None) => {
+            // Bound the work before validating each code: an oversized
+            // list is refused whole.
+            if codes.len() > max as usize {
+                return Err(ReserveError::TooManySeats { max }.into());
+            }
+            let codes = codes
+                .iter()
+                .map(|raw| SeatCode::parse(raw))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(ApiError::validation)?;
+            Ok(SeatRequest::Codes(codes))
+        }
+        (None, Some(quantity)) if quantity < 1 => Err(ReserveError::NoQuantity.into()),
+        (None, Some(quantity)) => match u32::try_from(quantity) {
+            Ok(n) if n <= max => Ok(SeatRequest::Best(n)),
+            _ => Err(ReserveError::TooManySeats { max }.into()),
+        },
+        _ => Err(ApiError::bad_request(
+            "VALIDATION_ERROR",
+            "give exactly one of seatCodes and quantity",
+        )),
+    }
+}
+
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
@@ -31,19 +60,9 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let event = event_id(&path)?;
     let caller = identity.caller(body.user_id.as_deref())?;
-    // Bound the work before validating each code: an oversized list is
-    // refused whole.
-    let max = service.limits().max_seats_per_hold as usize;
-    if body.seat_codes.len() > max {
-        return Err(booking_domain::ReserveError::TooManySeats { max: max as u32 }.into());
-    }
-    let codes = body
-        .seat_codes
-        .iter()
-        .map(|raw| SeatCode::parse(raw))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ApiError::validation)?;
-    let hold = service.reserve(event, caller.user, codes).await?;
+    let wanted = wanted(&body, service.limits().max_seats_per_hold)?;
+    let reservation = service.reserve(event, caller.user, wanted).await?;
+    let (event, hold) = (reservation.event, reservation.hold);
     let id = hold.id.to_string();
     Ok(created(
         format!("/holds/{id}"),
@@ -51,7 +70,7 @@ pub async fn handle(
             hold_group_id: id,
             expires_in: service.limits().hold_ttl.as_secs(),
             expires_at: timestamp(hold.expires_at),
-            seat_codes: hold.seats.iter().map(|seat| seat.code()).collect(),
+            seat_codes: event.codes(&hold.seats),
         },
     ))
 }

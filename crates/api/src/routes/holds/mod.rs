@@ -1,1 +1,2 @@
+pub mod extend;
 pub mod view;

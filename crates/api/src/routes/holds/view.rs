@@ -1,5 +1,5 @@
 use actix_web::{web, HttpResponse};
-use booking_domain::BookingService;
+use booking_domain::{BookingService, Reservation};
 use serde::Serialize;
 
 use crate::auth::Identity;
@@ -9,16 +9,30 @@ use crate::routes::timestamp;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct HoldView {
+pub(super) struct HoldView {
     hold_group_id: String,
     event_id: i64,
     user_id: String,
     seat_codes: Vec<String>,
+    created_at: String,
     expires_at: String,
 }
 
-fn not_found() -> ApiError {
-    ApiError::not_found("HOLD_NOT_FOUND", "the hold has expired or does not exist")
+impl From<Reservation> for HoldView {
+    fn from(Reservation { event, hold }: Reservation) -> Self {
+        Self {
+            hold_group_id: hold.id.to_string(),
+            event_id: hold.event.get(),
+            user_id: hold.user.to_string(),
+            seat_codes: event
+                .codes(&hold.seats)
+                .into_iter()
+                .map(|code| code.to_string())
+                .collect(),
+            created_at: timestamp(hold.created_at),
+            expires_at: timestamp(hold.expires_at),
+        }
+    }
 }
 
 /// The `Location` of a new hold: its owner can read it until it expires.
@@ -29,20 +43,6 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let id = hold_id("holdGroupId", &path)?;
     let caller = identity.caller(None)?;
-    let event = id.event_hint().ok_or_else(not_found)?;
-    let hold = service.hold(event, id).await?.ok_or_else(not_found)?;
-    if hold.user != caller.user {
-        return Err(ApiError::new(
-            actix_web::http::StatusCode::FORBIDDEN,
-            "NOT_HOLD_OWNER",
-            "the hold belongs to another user",
-        ));
-    }
-    Ok(HttpResponse::Ok().json(HoldView {
-        hold_group_id: hold.id.to_string(),
-        event_id: hold.event.get(),
-        user_id: hold.user.to_string(),
-        seat_codes: hold.seats.iter().map(|s| s.code().to_string()).collect(),
-        expires_at: timestamp(hold.expires_at),
-    }))
+    let reservation = service.hold(&caller.user, id).await?;
+    Ok(HttpResponse::Ok().json(HoldView::from(reservation)))
 }

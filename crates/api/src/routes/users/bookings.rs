@@ -1,0 +1,97 @@
+//! `GET /users/me/bookings`: the caller's own bookings, newest first, one
+//! page at a time with an opaque cursor.
+
+use actix_web::{web, HttpResponse};
+use booking_domain::{BookingCursor, BookingService, BookingView};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Identity;
+use crate::error::ApiError;
+use crate::routes::timestamp;
+
+/// The page size when the client names none.
+const DEFAULT_LIMIT: u32 = 20;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Query {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Page {
+    bookings: Vec<Item>,
+    /// Pass as `cursor` for the next page; null on the last.
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Item {
+    booking_group_id: String,
+    event_id: i64,
+    event_name: String,
+    event_date: String,
+    status: &'static str,
+    seat_codes: Vec<String>,
+    created_at: String,
+}
+
+impl From<BookingView> for Item {
+    fn from(BookingView { booking, event }: BookingView) -> Self {
+        Self {
+            booking_group_id: booking.id.to_string(),
+            event_id: event.id.get(),
+            event_name: event.name.clone(),
+            event_date: timestamp(event.date),
+            status: booking.status.as_str(),
+            seat_codes: event
+                .codes(&booking.seats)
+                .into_iter()
+                .map(|c| c.to_string())
+                .collect(),
+            created_at: timestamp(booking.created_at),
+        }
+    }
+}
+
+pub async fn handle(
+    service: web::Data<BookingService>,
+    identity: Identity,
+    query: Result<web::Query<Query>, actix_web::Error>,
+) -> Result<HttpResponse, ApiError> {
+    let caller = identity.caller(None)?;
+    let query = query.map_err(|_| {
+        ApiError::bad_request(
+            "VALIDATION_ERROR",
+            "the query parameters are limit and cursor",
+        )
+    })?;
+    let max = service.limits().max_page_size;
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_LIMIT.min(max),
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "VALIDATION_ERROR",
+                    format!("limit must be an integer between 1 and {max}"),
+                )
+            })?,
+    };
+    let cursor = query
+        .cursor
+        .as_deref()
+        .map(BookingCursor::decode)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("INVALID_CURSOR", e.to_string()))?;
+    let list = service.user_bookings(&caller, cursor, limit).await?;
+    Ok(HttpResponse::Ok().json(Page {
+        bookings: list.bookings.into_iter().map(Item::from).collect(),
+        next_cursor: list.next.map(|c| c.encode()),
+    }))
+}
