@@ -216,3 +216,96 @@ async fn create_event_as_admin(app: &crate::helpers::TestApp) -> i64 {
     assert_eq!(created.status, 201, "{:?}", created.body);
     created.body["eventId"].as_i64().unwrap()
 }
+
+/// A reserve as the holder of `token`, for the claim checks below.
+async fn reserve_with(
+    app: &crate::helpers::TestApp,
+    event: i64,
+    token: &str,
+) -> crate::helpers::Answer {
+    app.send(
+        "POST",
+        &format!("/events/{event}/seats/reserve"),
+        As::Bearer(token),
+        Some(json!({"quantity": 1})),
+    )
+    .await
+}
+
+fn claims(extra: serde_json::Value) -> serde_json::Value {
+    let mut claims = json!({"sub": "alice", "exp": chrono::Utc::now().timestamp() + 3600});
+    for (k, v) in extra.as_object().unwrap() {
+        claims[k] = v.clone();
+    }
+    claims
+}
+
+on_both_stores! {
+    async fn jwt_mode_ignores_an_audience_it_was_not_told_to_check() {
+        let app = spawn_jwt_app().await;
+        let event = create_event_as_admin(&app).await;
+        // Most identity providers put an aud in every token.
+        for aud in [json!("booking-api"), json!(["a", "b"])] {
+            let token = token_with(claims(json!({ "aud": aud })), JWT_SECRET);
+            assert_eq!(reserve_with(&app, event, &token).await.status, 201);
+        }
+    }
+}
+
+on_both_stores! {
+    async fn jwt_mode_checks_audience_and_issuer_when_configured() {
+        let app = crate::helpers::spawn_app_with(|s| {
+            s.auth.mode = booking_api::settings::AuthMode::Jwt;
+            s.auth.jwt_secret = booking_api::settings::Secret::new(JWT_SECRET);
+            s.auth.jwt_audience = "booking-api".into();
+            s.auth.jwt_issuer = "https://id.example".into();
+        })
+        .await;
+        let event = create_event_as_admin_with(&app, json!({
+            "aud": "booking-api", "iss": "https://id.example"
+        }))
+        .await;
+        let good = json!({"aud": ["other", "booking-api"], "iss": "https://id.example"});
+        let token = token_with(claims(good), JWT_SECRET);
+        assert_eq!(reserve_with(&app, event, &token).await.status, 201);
+        for bad in [
+            json!({"iss": "https://id.example"}),
+            json!({"aud": "other", "iss": "https://id.example"}),
+            json!({"aud": "booking-api"}),
+            json!({"aud": "booking-api", "iss": "https://evil.example"}),
+        ] {
+            let token = token_with(claims(bad.clone()), JWT_SECRET);
+            reserve_with(&app, event, &token)
+                .await
+                .assert_error(401, "UNAUTHORIZED");
+        }
+    }
+}
+
+on_both_stores! {
+    async fn jwt_mode_refuses_a_token_before_its_not_before_time() {
+        let app = spawn_jwt_app().await;
+        let event = create_event_as_admin(&app).await;
+        let later = chrono::Utc::now().timestamp() + 600;
+        let early = token_with(claims(json!({ "nbf": later })), JWT_SECRET);
+        reserve_with(&app, event, &early)
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+        let now = chrono::Utc::now().timestamp() - 1;
+        let ready = token_with(claims(json!({ "nbf": now })), JWT_SECRET);
+        assert_eq!(reserve_with(&app, event, &ready).await.status, 201);
+    }
+}
+
+async fn create_event_as_admin_with(
+    app: &crate::helpers::TestApp,
+    extra: serde_json::Value,
+) -> i64 {
+    let mut claims = claims(extra);
+    claims["sub"] = json!("admin");
+    claims["role"] = json!("admin");
+    let admin = token_with(claims, JWT_SECRET);
+    let answer = app.create_event_as(As::Bearer(&admin), 10).await;
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    answer.body["eventId"].as_i64().unwrap()
+}

@@ -6,6 +6,7 @@ mod helpers;
 
 mod bad_input;
 mod bookings;
+mod box_office;
 mod events;
 mod health;
 mod identity;

@@ -36,7 +36,16 @@ struct Claims {
 impl Authenticator {
     pub fn new(settings: &AuthSettings) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_required_spec_claims(&["exp", "sub"]);
+        // A claim we were told to check must be there, not only right
+        // when present.
+        let mut required = vec!["exp", "sub"];
+        if !settings.jwt_audience.is_empty() {
+            required.push("aud");
+        }
+        if !settings.jwt_issuer.is_empty() {
+            required.push("iss");
+        }
+        validation.set_required_spec_claims(&required);
         // A little room for clock skew between issuer and us, no more: an
         // expired token must stop working promptly.
         validation.leeway = 5;
