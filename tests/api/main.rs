@@ -10,6 +10,8 @@ mod box_office;
 mod events;
 mod health;
 mod identity;
+mod live;
+mod map_page;
 mod race;
 mod real_stores;
 mod rules;

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod live;
 mod request_id;
 mod routes;
 pub mod settings;

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use booking_domain::{LedgerConfig, Limits};
+
+use crate::live::LiveConfig;
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
 
@@ -44,6 +46,7 @@ pub struct Settings {
     pub postgres: PostgresSettings,
     pub redis: RedisSettings,
     pub ledger: LedgerSettings,
+    pub live: LiveSettings,
     pub log: LogSettings,
     /// The environment these settings were loaded for (`APP_ENV`).
     #[serde(skip)]
@@ -157,6 +160,20 @@ pub struct LedgerSettings {
     pub keep_after_event_days: u64,
     /// How often the ledger settles stale confirms and retries unbooks.
     pub maintenance_interval_ms: u64,
+}
+
+/// Live seat maps (`GET /events/:id/stream`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveSettings {
+    /// How often each watched event's changes are read from the store.
+    pub poll_ms: u64,
+    /// A quiet stream sends a comment line this often.
+    pub heartbeat_seconds: u64,
+    /// The most open streams one instance serves; more get 503.
+    pub max_connections: usize,
+    /// How many changes a client may fall behind before it is dropped.
+    pub client_buffer: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -317,6 +334,13 @@ impl Settings {
             "redis.key_prefix must be non-empty and contain no braces",
         )?;
         rule(
+            (10..=5_000).contains(&self.live.poll_ms)
+                && self.live.heartbeat_seconds >= 1
+                && self.live.client_buffer >= 1,
+            "live.poll_ms must be 10 to 5000 (changes reach clients within a second), \
+             live.heartbeat_seconds and live.client_buffer at least 1",
+        )?;
+        rule(
             self.holds.max_total_seconds >= self.holds.ttl_seconds,
             "holds.max_total_seconds must be at least holds.ttl_seconds",
         )?;
@@ -368,6 +392,18 @@ impl Settings {
             hold_ttl: Duration::from_secs(self.holds.ttl_seconds),
             hold_max_total: Duration::from_secs(self.holds.max_total_seconds),
             max_page_size: self.limits.max_page_size,
+        }
+    }
+
+    pub fn live(&self) -> LiveConfig {
+        let poll = Duration::from_millis(self.live.poll_ms);
+        LiveConfig {
+            poll,
+            // Long enough that a busy poller never lets recording lapse.
+            watch_ttl: (poll * 20).max(Duration::from_secs(10)),
+            heartbeat: Duration::from_secs(self.live.heartbeat_seconds),
+            max_connections: self.live.max_connections,
+            client_buffer: self.live.client_buffer,
         }
     }
 

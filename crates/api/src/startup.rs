@@ -14,6 +14,7 @@ use actix_web::{web, App, HttpServer};
 use booking_domain::BookingService;
 
 use crate::auth::Authenticator;
+use crate::live::SeatFeeds;
 use crate::routes;
 use crate::settings::{AuthMode, Settings};
 use crate::storage;
@@ -72,6 +73,7 @@ impl Application {
             every: Duration::from_millis(settings.ledger.maintenance_interval_ms),
         };
         let auth = web::Data::new(Authenticator::new(&settings.auth));
+        let feeds = web::Data::new(SeatFeeds::new(service.clone(), settings.live()));
         let (host, port) = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind((host, port))
             .with_context(|| format!("cannot listen on {host}:{port}"))?;
@@ -82,6 +84,7 @@ impl Application {
                 .wrap(from_fn(crate::request_id::middleware))
                 .app_data(service.clone())
                 .app_data(auth.clone())
+                .app_data(feeds.clone())
                 .app_data(body_limit.clone())
                 .configure(routes::configure)
         })

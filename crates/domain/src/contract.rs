@@ -8,6 +8,7 @@
 //! Stores are passed in fresh, so cases may use fixed event ids.
 
 pub mod best;
+pub mod feed;
 pub mod holds;
 pub mod loads;
 pub mod repo;
@@ -190,6 +191,12 @@ macro_rules! hold_store_contract {
             the_seat_map_shows_each_seats_state_exactly,
             extending_a_hold_moves_its_expiry_up_to_the_cap,
             an_extended_hold_keeps_its_seats_past_its_first_expiry,
+        );
+        $crate::hold_store_contract!(@cases $make; feed;
+            watching_starts_from_the_map_and_records_every_change,
+            expiries_show_up_as_changes,
+            positions_the_feed_cannot_continue_from_are_gaps,
+            a_lapsed_watch_makes_old_positions_gaps,
         );
     };
     (@cases $make:expr; $module:ident; $($case:ident),* $(,)?) => {

@@ -33,8 +33,9 @@ use tracing::{info, warn};
 
 use crate::{
     BeginConfirm, BookingRepo, BookingStatus, CancelOutcome, ConfirmOutcome, Event, EventId,
-    ExtendOutcome, Hold, HoldId, HoldRequest, HoldStore, Mirror, ReleaseOutcome, ReserveOutcome,
-    SeatCounts, SeatMap, SeatNo, SettleOutcome, StoreError, UserId,
+    ExtendOutcome, FeedPosition, FeedRead, Hold, HoldId, HoldRequest, HoldStore, Mirror,
+    ReleaseOutcome, ReserveOutcome, SeatCounts, SeatMap, SeatNo, SettleOutcome, StoreError, UserId,
+    WatchStart,
 };
 use loads::Loads;
 
@@ -191,6 +192,25 @@ impl SeatLedger {
     /// Every seat's state, exact at this instant.
     pub async fn seat_map(&self, event: &Event) -> Result<SeatMap, StoreError> {
         self.ready(event, || self.holds.seat_map(event.id)).await
+    }
+
+    /// Starts (or keeps) recording the event's seat changes for `ttl`;
+    /// the map and counts they start from.
+    pub async fn watch(&self, event: &Event, ttl: Duration) -> Result<WatchStart, StoreError> {
+        self.ready(event, || self.holds.watch(event.id, ttl)).await
+    }
+
+    /// The event's seat changes after `after` (at most `limit`), and keeps
+    /// recording for `ttl`.
+    pub async fn changes(
+        &self,
+        event: &Event,
+        after: FeedPosition,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<FeedRead, StoreError> {
+        self.ready(event, || self.holds.changes(event.id, after, limit, ttl))
+            .await
     }
 
     pub async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {

@@ -128,6 +128,64 @@ pub enum LoadStep {
     Stale,
 }
 
+/// A position in an event's change feed. Positions only grow while the
+/// feed lasts; a load of the mirror starts a new epoch, since it may change
+/// any seat without a change entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FeedPosition {
+    pub epoch: u64,
+    pub at: u64,
+    pub seq: u64,
+}
+
+impl FeedPosition {
+    /// Parses what `Display` wrote (a client's `Last-Event-ID`).
+    pub fn parse(raw: &str) -> Option<Self> {
+        let mut parts = raw.splitn(3, '-').map(|part| part.parse::<u64>().ok());
+        Some(Self {
+            epoch: parts.next()??,
+            at: parts.next()??,
+            seq: parts.next()??,
+        })
+    }
+}
+
+impl std::fmt::Display for FeedPosition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}-{}", self.epoch, self.at, self.seq)
+    }
+}
+
+/// Seats that all went to one state, and the event's counts right after.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatChange {
+    pub position: FeedPosition,
+    /// In venue order.
+    pub seats: Vec<SeatNo>,
+    pub state: crate::SeatState,
+    pub counts: SeatCounts,
+}
+
+/// Where a watcher starts: every seat's state and the counts, and the
+/// feed position they reflect, read in one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchStart {
+    pub map: SeatMap,
+    pub counts: SeatCounts,
+    pub position: FeedPosition,
+}
+
+/// What reading the change feed found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedRead {
+    /// Every change after the position asked for, oldest first (at most
+    /// the limit asked for: ask again from the last one).
+    Changes(Vec<SeatChange>),
+    /// The position is no longer retained (trimmed, of an older epoch, or
+    /// never given out): start again from `watch`.
+    Gap,
+}
+
 /// Holds, and the mirror of which seats are booked, per event (Redis in
 /// production). The seat ledger is its only user.
 ///
@@ -271,6 +329,26 @@ pub trait HoldStore: Send + Sync {
 
     /// Ends the load `token`: the mirror is loaded and answers again.
     async fn finish_load(&self, event: EventId, token: LoadToken) -> Result<LoadStep, StoreError>;
+
+    /// Starts recording the event's seat changes, or keeps recording them,
+    /// for the next `ttl`, and answers the seat map, counts and the feed
+    /// position they reflect, in one atomic step. While recording, every
+    /// change of a seat's state (held, released, expired, booked,
+    /// unbooked) MUST be recorded with the counts right after it; an
+    /// expiry is recorded at the latest by the next `changes` call.
+    /// Stores keep at least the last 1,000 changes.
+    async fn watch(&self, event: EventId, ttl: Duration) -> Result<Mirror<WatchStart>, StoreError>;
+
+    /// The recorded changes after `after`, at most `limit`, and keeps
+    /// recording for the next `ttl`. Expired holds are freed first, so
+    /// their expiry shows up as changes.
+    async fn changes(
+        &self,
+        event: EventId,
+        after: FeedPosition,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<Mirror<FeedRead>, StoreError>;
 
     /// The store's version and clock, for health checks.
     async fn info(&self) -> Result<StoreInfo, StoreError>;

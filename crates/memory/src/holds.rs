@@ -1,12 +1,13 @@
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_domain::{
-    BeginConfirm, BeginLoad, EventId, ExtendOutcome, Hold, HoldId, HoldRequest, HoldStore, Layout,
-    LoadStep, LoadToken, Mirror, MirrorSpec, ReleaseOutcome, ReserveOutcome, SeatChoice,
-    SeatCounts, SeatMap, SeatNo, SeatState, StoreError, StoreInfo, UserId,
+    BeginConfirm, BeginLoad, EventId, ExtendOutcome, FeedPosition, FeedRead, Hold, HoldId,
+    HoldRequest, HoldStore, Layout, LoadStep, LoadToken, Mirror, MirrorSpec, ReleaseOutcome,
+    ReserveOutcome, SeatChange, SeatChoice, SeatCounts, SeatMap, SeatNo, SeatState, StoreError,
+    StoreInfo, UserId, WatchStart,
 };
 use chrono::{DateTime, Utc};
 
@@ -38,6 +39,39 @@ struct EventSeats {
     seat_holds: HashMap<SeatNo, HoldId>,
     last_used: Option<DateTime<Utc>>,
     keep_until: Option<DateTime<Utc>>,
+    feed: Feed,
+}
+
+/// The event's recent seat changes, kept only while someone watches.
+#[derive(Debug, Default)]
+struct Feed {
+    epoch: u64,
+    next: u64,
+    changes: VecDeque<SeatChange>,
+    watched_until: Option<DateTime<Utc>>,
+}
+
+impl Feed {
+    /// How many changes are kept for watchers catching up.
+    const RETAINED: usize = 10_000;
+
+    /// Keeps recording until `until`. If recording had lapsed, changes
+    /// may have gone unrecorded: a new epoch makes older positions gaps.
+    fn arm(&mut self, now: DateTime<Utc>, until: DateTime<Utc>) {
+        if self.watched_until.is_none_or(|until| until <= now) {
+            self.epoch += 1;
+            self.changes.clear();
+        }
+        self.watched_until = Some(until);
+    }
+
+    fn position(&self) -> FeedPosition {
+        FeedPosition {
+            epoch: self.epoch,
+            at: 0,
+            seq: self.next,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -117,17 +151,30 @@ impl EventSeats {
     fn purge_expired(&mut self, now: DateTime<Utc>) {
         self.holds.retain(|_, entry| entry.live(now));
         let holds = &self.holds;
-        self.seat_holds.retain(|_, id| holds.contains_key(id));
+        let mut freed: Vec<SeatNo> = Vec::new();
+        self.seat_holds.retain(|seat, id| {
+            let live = holds.contains_key(id);
+            if !live {
+                freed.push(*seat);
+            }
+            live
+        });
+        freed.sort();
+        self.record(now, freed, SeatState::Available);
     }
 
     /// Forgets a hold and frees the seats it still has.
-    fn forget(&mut self, id: HoldId) -> Option<HoldEntry> {
+    fn forget(&mut self, id: HoldId, now: DateTime<Utc>) -> Option<HoldEntry> {
         let entry = self.holds.remove(&id)?;
+        let mut freed = Vec::new();
         for seat in &entry.hold.seats {
             if self.seat_holds.get(seat) == Some(&id) {
                 self.seat_holds.remove(seat);
+                freed.push(*seat);
             }
         }
+        freed.sort();
+        self.record(now, freed, SeatState::Available);
         Some(entry)
     }
 
@@ -135,6 +182,44 @@ impl EventSeats {
     fn book(&mut self, seat: SeatNo, booking: HoldId) {
         self.booked.insert(seat, booking);
         self.seat_holds.remove(&seat);
+    }
+
+    fn counts(&self, now: DateTime<Utc>) -> SeatCounts {
+        SeatCounts {
+            booked: self.booked.len() as u32,
+            held: self.held(now),
+            stale_pending: 0,
+        }
+    }
+
+    /// Records that `seats` went to `state`, while someone watches.
+    fn record(&mut self, now: DateTime<Utc>, seats: Vec<SeatNo>, state: SeatState) {
+        if seats.is_empty() || self.feed.watched_until.is_none_or(|until| until <= now) {
+            return;
+        }
+        let counts = self.counts(now);
+        let feed = &mut self.feed;
+        feed.next += 1;
+        let position = feed.position();
+        feed.changes.push_back(SeatChange {
+            position,
+            seats,
+            state,
+            counts,
+        });
+        if feed.changes.len() > Feed::RETAINED {
+            feed.changes.pop_front();
+        }
+    }
+
+    fn map(&self, now: DateTime<Utc>) -> SeatMap {
+        let total = self.layout.as_ref().map_or(0, |layout| layout.total());
+        SeatMap {
+            states: (1..=total)
+                .filter_map(SeatNo::new)
+                .map(|seat| self.state(seat, now))
+                .collect(),
+        }
     }
 
     fn pick(&self, choice: &SeatChoice, now: DateTime<Utc>) -> Result<Vec<SeatNo>, Vec<SeatNo>> {
@@ -275,6 +360,9 @@ impl HoldStore for MemoryHoldStore {
                     pending_since: None,
                 },
             );
+            let mut changed = hold.seats.clone();
+            changed.sort();
+            seats.record(now, changed, SeatState::Held);
             ReserveOutcome::Held(hold)
         }))
     }
@@ -339,15 +427,26 @@ impl HoldStore for MemoryHoldStore {
     }
 
     async fn finish_confirm(&self, hold: &Hold) -> Result<(), StoreError> {
+        let now = Utc::now();
         self.with_event(hold.event, |seats| {
             // Neither loaded nor loading: the next load reads the booking.
             if !seats.loading_or_ready() {
                 return;
             }
-            seats.forget(hold.id);
+            // Its seats go straight from held to booked: nothing is free
+            // in between, so the feed records the booking alone.
+            seats.holds.remove(&hold.id);
+            let mut changed: Vec<SeatNo> = hold
+                .seats
+                .iter()
+                .copied()
+                .filter(|seat| seats.booked.get(seat) != Some(&hold.id))
+                .collect();
             for seat in &hold.seats {
                 seats.book(*seat, hold.id);
             }
+            changed.sort();
+            seats.record(now, changed, SeatState::Booked);
         });
         Ok(())
     }
@@ -377,7 +476,7 @@ impl HoldStore for MemoryHoldStore {
                 Some(entry) if entry.pending_since.is_some() => ReleaseOutcome::NotFound,
                 Some(entry) if &entry.hold.user != user => ReleaseOutcome::NotOwner,
                 Some(_) => {
-                    seats.forget(id);
+                    seats.forget(id, now);
                     ReleaseOutcome::Released
                 }
             }
@@ -391,12 +490,17 @@ impl HoldStore for MemoryHoldStore {
         booking: HoldId,
         to_free: &[SeatNo],
     ) -> Result<(), StoreError> {
+        let now = Utc::now();
         self.with_event(event, |seats| {
+            let mut freed = Vec::new();
             for seat in to_free {
                 if seats.booked.get(seat) == Some(&booking) {
                     seats.booked.remove(seat);
+                    freed.push(*seat);
                 }
             }
+            freed.sort();
+            seats.record(now, freed, SeatState::Available);
             if let MirrorState::Loading { unbooked, .. } = &mut seats.mirror {
                 unbooked.insert(booking);
             }
@@ -412,27 +516,18 @@ impl HoldStore for MemoryHoldStore {
         let now = Utc::now();
         let before = now - stale_after;
         Ok(self.with_ready_event(event, |seats| SeatCounts {
-            booked: seats.booked.len() as u32,
-            held: seats.held(now),
             stale_pending: seats
                 .holds
                 .values()
                 .filter(|entry| entry.stale(before))
                 .count() as u32,
+            ..seats.counts(now)
         }))
     }
 
     async fn seat_map(&self, event: EventId) -> Result<Mirror<SeatMap>, StoreError> {
         let now = Utc::now();
-        Ok(self.with_ready_event(event, |seats| {
-            let total = seats.layout.as_ref().map_or(0, |layout| layout.total());
-            SeatMap {
-                states: (1..=total)
-                    .filter_map(SeatNo::new)
-                    .map(|seat| seats.state(seat, now))
-                    .collect(),
-            }
-        }))
+        Ok(self.with_ready_event(event, |seats| seats.map(now)))
     }
 
     async fn stale_pending(
@@ -480,6 +575,10 @@ impl HoldStore for MemoryHoldStore {
             // Authoritative: booked seats come only from this load and
             // from confirms finished while it runs.
             seats.booked.clear();
+            // Any seat may change without a change entry: watchers start
+            // over from a new epoch.
+            seats.feed.epoch += 1;
+            seats.feed.changes.clear();
             BeginLoad::Begun
         });
         Ok(outcome.unwrap_or(BeginLoad::Busy))
@@ -523,6 +622,49 @@ impl HoldStore for MemoryHoldStore {
             _ => LoadStep::Stale,
         });
         Ok(outcome.unwrap_or(LoadStep::Stale))
+    }
+
+    async fn watch(&self, event: EventId, ttl: Duration) -> Result<Mirror<WatchStart>, StoreError> {
+        let now = Utc::now();
+        Ok(self.with_ready_event(event, |seats| {
+            seats.purge_expired(now);
+            seats.feed.arm(now, now + ttl);
+            WatchStart {
+                map: seats.map(now),
+                counts: seats.counts(now),
+                position: seats.feed.position(),
+            }
+        }))
+    }
+
+    async fn changes(
+        &self,
+        event: EventId,
+        after: FeedPosition,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<Mirror<FeedRead>, StoreError> {
+        let now = Utc::now();
+        Ok(self.with_ready_event(event, |seats| {
+            seats.feed.arm(now, now + ttl);
+            seats.purge_expired(now);
+            let feed = &seats.feed;
+            let oldest_kept = feed
+                .changes
+                .front()
+                .map_or(feed.next, |change| change.position.seq - 1);
+            if after.epoch != feed.epoch || after.seq < oldest_kept || after.seq > feed.next {
+                return FeedRead::Gap;
+            }
+            FeedRead::Changes(
+                feed.changes
+                    .iter()
+                    .filter(|change| change.position > after)
+                    .take(limit as usize)
+                    .cloned()
+                    .collect(),
+            )
+        }))
     }
 
     async fn info(&self) -> Result<StoreInfo, StoreError> {

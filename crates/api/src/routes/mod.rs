@@ -17,6 +17,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/events").route(web::post().to(events::create::handle)))
         .service(resource("/events/{event_id}").route(web::get().to(events::details::handle)))
         .service(resource("/events/{event_id}/seats").route(web::get().to(events::seats::handle)))
+        .service(resource("/events/{event_id}/stream").route(web::get().to(events::stream::handle)))
+        .service(resource("/events/{event_id}/map").route(web::get().to(events::map::handle)))
         .service(
             resource("/events/{event_id}/seats/reserve")
                 .route(web::post().to(events::reserve::handle)),

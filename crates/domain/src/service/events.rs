@@ -6,8 +6,8 @@ use tracing::{instrument, warn};
 
 use super::BookingService;
 use crate::{
-    Availability, CreateEventError, CreateOutcome, Event, EventDetailsError, EventId, NewEvent,
-    SeatMap, SeatMapError,
+    Availability, CreateEventError, CreateOutcome, Event, EventDetailsError, EventId, FeedPosition,
+    FeedRead, NewEvent, SeatMap, SeatMapError, StoreError, WatchStart,
 };
 
 /// A created event, and whether an earlier request with the same
@@ -59,5 +59,31 @@ impl BookingService {
         let event = self.event(id).await?.ok_or(SeatMapError::EventNotFound)?;
         let map = self.ledger.seat_map(&event).await?;
         Ok((event, map))
+    }
+}
+
+impl BookingService {
+    /// Starts watching an event's seats: the map to start from, and the
+    /// position of the change feed it reflects. Recording lasts `ttl`
+    /// unless renewed by `seat_changes`.
+    pub async fn watch_seats(
+        &self,
+        id: EventId,
+        ttl: std::time::Duration,
+    ) -> Result<(Arc<Event>, WatchStart), SeatMapError> {
+        let event = self.event(id).await?.ok_or(SeatMapError::EventNotFound)?;
+        let start = self.ledger.watch(&event, ttl).await?;
+        Ok((event, start))
+    }
+
+    /// The seat changes of a watched event after `after`.
+    pub async fn seat_changes(
+        &self,
+        event: &Event,
+        after: FeedPosition,
+        limit: u32,
+        ttl: std::time::Duration,
+    ) -> Result<FeedRead, StoreError> {
+        self.ledger.changes(event, after, limit, ttl).await
     }
 }

@@ -1,9 +1,11 @@
 pub mod confirm;
 pub mod create;
 pub mod details;
+pub mod map;
 pub mod release;
 pub mod reserve;
 pub mod seats;
+pub mod stream;
 
 use serde::Deserialize;
 

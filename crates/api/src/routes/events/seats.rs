@@ -1,9 +1,5 @@
 //! The seat map: every seat's name, row and state, in venue order, exact at
-//! the instant the store was read. A 100,000-seat map is a few megabytes of
-//! JSON, so it is written straight into one buffer rather than through a
-//! value per seat.
-
-use std::fmt::Write as _;
+//! the instant the store was read.
 
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
@@ -43,26 +39,8 @@ pub async fn handle(
     })?;
     let only = status_filter(query.status.as_deref())?;
     let (event, map) = service.seat_map(id).await?;
-    // Labels and states are ASCII letters and digits: nothing to escape.
-    let mut body = String::with_capacity(map.states.len() * 48 + 2);
-    body.push('[');
-    let mut first = true;
-    for (name, state) in event.layout.names().zip(&map.states) {
-        if only.is_some_and(|only| only != *state) {
-            continue;
-        }
-        if !first {
-            body.push(',');
-        }
-        first = false;
-        let _ = write!(
-            body,
-            r#"{{"seatCode":"{name}","row":"{}","status":"{}"}}"#,
-            name.row,
-            state.as_str(),
-        );
-    }
-    body.push(']');
+    let mut body = String::new();
+    crate::live::seat_map_json(&event, &map, only, &mut body);
     Ok(HttpResponse::Ok()
         .insert_header(ContentType::json())
         .body(body))

@@ -1,0 +1,24 @@
+//! `GET /events/:id/map`: a seat map page for people. One self-contained
+//! HTML file compiled into the binary (no CDN, no build step): it draws
+//! the venue by rows from the live stream and lets a person hold and
+//! release seats in trust mode.
+
+use actix_web::http::header::ContentType;
+use actix_web::{web, HttpResponse};
+use booking_domain::BookingService;
+
+use crate::error::ApiError;
+use crate::extract::event_id;
+
+const PAGE: &str = include_str!("../../../assets/map.html");
+
+pub async fn handle(
+    service: web::Data<BookingService>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    // An unknown event is a 404 here rather than an empty page.
+    service.event_details(event_id(&path)?).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType::html())
+        .body(PAGE))
+}
