@@ -1,0 +1,8 @@
+//! Fault-injection harness (doc written below once the tools are in).
+
+pub mod ports;
+pub mod process;
+pub mod redis_control;
+pub mod redis_server;
+pub mod temp_dir;
+pub mod wait;

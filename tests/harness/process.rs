@@ -1,0 +1,338 @@
+//! Processes a test starts: signals, a guard that kills on drop (also when
+//! the test panics), and one-shot commands with a deadline.
+//!
+//! Signals are sent with the `kill` command: the workspace forbids unsafe
+//! code, and a fork per signal costs nothing next to what a test waits for.
+
+use std::io;
+use std::process::{Child, ExitStatus, Output};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Freezes the process: it keeps its sockets but answers nothing.
+    Stop,
+    Cont,
+    /// Graceful shutdown (Redis saves or fsyncs first).
+    Term,
+    /// Postgres' immediate shutdown, what `pg_ctl stop -m immediate` sends.
+    Quit,
+    Kill,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Stop => "STOP",
+            Signal::Cont => "CONT",
+            Signal::Term => "TERM",
+            Signal::Quit => "QUIT",
+            Signal::Kill => "KILL",
+        }
+    }
+}
+
+/// Sends `signal` to `pid`.
+pub fn send_signal(pid: u32, signal: Signal) -> io::Result<()> {
+    let status = std::process::Command::new("kill")
+        .args(["-s", signal.name(), &pid.to_string()])
+        .stderr(std::process::Stdio::null())
+        .status()?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(io::Error::other(format!(
+            "kill -s {} {pid}: {status}",
+            signal.name()
+        )))
+    }
+}
+
+/// The children of `pid`, their children, and so on, from `/proc`.
+pub fn descendants(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let parents: Vec<(u32, u32)> = entries
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|p| Some((p, parent_of(p)?)))
+        .collect();
+    let mut found = Vec::new();
+    let mut frontier = vec![pid];
+    while let Some(parent) = frontier.pop() {
+        for &(child, _) in parents.iter().filter(|(_, pp)| *pp == parent) {
+            found.push(child);
+            frontier.push(child);
+        }
+    }
+    found
+}
+
+/// The parent pid from `/proc/<pid>/stat`: "pid (comm) state ppid ...",
+/// where comm may itself hold spaces and parentheses.
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    after_comm.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A child process that dies with its guard.
+///
+/// Dropping the guard (at the end of a test, or while a failing test
+/// unwinds) resumes the process if it was paused, sends the shutdown signal
+/// ([`Signal::Kill`] unless [`ProcessGuard::with_shutdown`] says otherwise),
+/// waits for it out to the grace period, then kills and reaps it.
+#[derive(Debug)]
+pub struct ProcessGuard {
+    name: String,
+    child: Child,
+    shutdown: Signal,
+    grace: Duration,
+    paused: bool,
+}
+
+impl ProcessGuard {
+    /// Starts `command`; `name` is what messages call it.
+    pub fn spawn(name: &str, command: &mut std::process::Command) -> io::Result<Self> {
+        let child = command.spawn()?;
+        Ok(Self {
+            name: name.to_owned(),
+            child,
+            shutdown: Signal::Kill,
+            grace: Duration::ZERO,
+            paused: false,
+        })
+    }
+
+    /// On drop, asks with `signal` first and kills only after `grace`.
+    pub fn with_shutdown(mut self, signal: Signal, grace: Duration) -> Self {
+        self.shutdown = signal;
+        self.grace = grace;
+        self
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// `Some` once the process has exited (it is reaped then).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Sends `signal` to the process alone.
+    ///
+    /// # Panics
+    /// When it cannot be sent (the process was reaped already).
+    pub fn signal(&self, signal: Signal) {
+        send_signal(self.pid(), signal).unwrap_or_else(|e| panic!("signalling {}: {e}", self.name));
+    }
+
+    /// Freezes the process and every process it started (a Postgres
+    /// server's backends and workers): connections stay open, nothing
+    /// answers, as with a hung host.
+    pub fn pause(&mut self) {
+        self.signal(Signal::Stop);
+        for pid in descendants(self.pid()) {
+            // Children may come and go meanwhile; the ones that matter stay.
+            let _ = send_signal(pid, Signal::Stop);
+        }
+        self.paused = true;
+    }
+
+    /// Undoes [`ProcessGuard::pause`].
+    pub fn resume(&mut self) {
+        for pid in descendants(self.pid()) {
+            let _ = send_signal(pid, Signal::Cont);
+        }
+        self.signal(Signal::Cont);
+        self.paused = false;
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused
+    }
+
+    /// Sends `signal` and waits for the process to exit.
+    ///
+    /// # Panics
+    /// When it has not exited within `within` (the guard still kills it
+    /// when dropped).
+    pub async fn stop_with(&mut self, signal: Signal, within: Duration) -> ExitStatus {
+        if self.paused {
+            self.resume();
+        }
+        if let Some(status) = self.exited() {
+            return status;
+        }
+        self.signal(signal);
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.exited() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not exit within {within:?} of SIG{}",
+                self.name,
+                signal.name()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    /// SIGKILL, then reaps: no shutdown work, as when a host dies.
+    pub fn kill(mut self) {
+        self.kill_and_reap();
+    }
+
+    fn kill_and_reap(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ProcessGuard {
+    fn drop(&mut self) {
+        if self.exited().is_some() {
+            return;
+        }
+        if self.paused {
+            // A stopped process cannot act on a graceful signal, and its
+            // stopped children would outlive it.
+            self.resume();
+        }
+        if self.shutdown != Signal::Kill && send_signal(self.pid(), self.shutdown).is_ok() {
+            let deadline = Instant::now() + self.grace;
+            while Instant::now() < deadline {
+                if self.exited().is_some() {
+                    return;
+                }
+                // Drop cannot await; the grace is short.
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+        self.kill_and_reap();
+    }
+}
+
+/// Runs a one-shot command (initdb, pg_basebackup, redis-cli) to its end.
+///
+/// # Panics
+/// When it cannot start, runs longer than `within` (it is killed then), or
+/// fails; the message carries its output.
+pub async fn run_bounded(
+    what: &str,
+    command: &mut tokio::process::Command,
+    within: Duration,
+) -> Output {
+    command
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {what}: {e}"));
+    let output = tokio::time::timeout(within, child.wait_with_output())
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not finish within {within:?}"))
+        .unwrap_or_else(|e| panic!("waiting for {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sleeper() -> ProcessGuard {
+        ProcessGuard::spawn("sleep", std::process::Command::new("sleep").arg("60")).unwrap()
+    }
+
+    fn is_alive(pid: u32) -> bool {
+        // A reaped process is gone from /proc; a zombie would say Z.
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|stat| !stat.contains(") Z "))
+    }
+
+    fn state_of(pid: u32) -> char {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap()
+    }
+
+    #[test]
+    fn dropping_the_guard_kills_the_process_even_when_paused() {
+        let mut guard = sleeper();
+        let pid = guard.pid();
+        guard.pause();
+        assert_eq!(state_of(pid), 'T');
+        drop(guard);
+        assert!(!is_alive(pid));
+    }
+
+    #[test]
+    fn a_panicking_test_still_kills_its_processes() {
+        let pid = std::sync::Mutex::new(0);
+        let unwound = std::panic::catch_unwind(|| {
+            let guard = sleeper();
+            *pid.lock().unwrap() = guard.pid();
+            panic!("the test fails");
+        });
+        assert!(unwound.is_err());
+        assert!(!is_alive(*pid.lock().unwrap()));
+    }
+
+    #[test]
+    fn pause_freezes_children_too_and_resume_thaws_them() {
+        let mut guard = ProcessGuard::spawn(
+            "sh",
+            std::process::Command::new("sh").args(["-c", "sleep 60 & sleep 60; wait"]),
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let children = loop {
+            let children = descendants(guard.pid());
+            if children.len() == 2 {
+                break children;
+            }
+            assert!(Instant::now() < deadline, "sh did not start its sleeps");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        guard.pause();
+        assert!(children.iter().all(|&c| state_of(c) == 'T'));
+        guard.resume();
+        assert!(children.iter().all(|&c| state_of(c) == 'S'));
+        for child in children {
+            send_signal(child, Signal::Kill).unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_graceful_stop_waits_for_the_exit() {
+        let mut guard = sleeper();
+        let status = guard.stop_with(Signal::Term, Duration::from_secs(5)).await;
+        assert!(!status.success());
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "sleep did not finish within")]
+    async fn a_one_shot_command_is_killed_at_its_deadline() {
+        run_bounded(
+            "sleep",
+            tokio::process::Command::new("sleep").arg("10"),
+            Duration::from_millis(100),
+        )
+        .await;
+    }
+}
