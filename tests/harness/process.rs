@@ -76,6 +76,20 @@ fn parent_of(pid: u32) -> Option<u32> {
     after_comm.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// The state letter of `pid` in `/proc/<pid>/stat` (`R`, `S`, `T` for
+/// stopped, `Z`...), `None` once it is gone.
+pub fn state_of(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat[stat.rfind(')')? + 1..]
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
+}
+
+/// How long a signal may take to land on a busy machine.
+const SIGNAL_LANDS_WITHIN: Duration = Duration::from_secs(5);
+
 /// A child process that dies with its guard.
 ///
 /// Dropping the guard (at the end of a test, or while a failing test
@@ -135,22 +149,63 @@ impl ProcessGuard {
     /// Freezes the process and every process it started (a Postgres
     /// server's backends and workers): connections stay open, nothing
     /// answers, as with a hung host.
+    ///
+    /// Returns once they are all stopped: a signal lands when the kernel
+    /// next schedules its target, which on a busy machine is not at once,
+    /// and a test that then expects silence must get it.
+    ///
+    /// # Panics
+    /// When they are not all stopped within 5 s.
     pub fn pause(&mut self) {
         self.signal(Signal::Stop);
-        for pid in descendants(self.pid()) {
+        let mut pids = descendants(self.pid());
+        for &pid in &pids {
             // Children may come and go meanwhile; the ones that matter stay.
             let _ = send_signal(pid, Signal::Stop);
         }
+        pids.push(self.pid());
         self.paused = true;
+        self.wait_for_state(&pids, "stopped", |state| state == 'T');
     }
 
-    /// Undoes [`ProcessGuard::pause`].
+    /// Undoes [`ProcessGuard::pause`], and returns once all run again.
+    ///
+    /// # Panics
+    /// When they do not within 5 s.
     pub fn resume(&mut self) {
-        for pid in descendants(self.pid()) {
+        let mut pids = descendants(self.pid());
+        for &pid in &pids {
             let _ = send_signal(pid, Signal::Cont);
         }
         self.signal(Signal::Cont);
+        pids.push(self.pid());
         self.paused = false;
+        self.wait_for_state(&pids, "running again", |state| state != 'T');
+    }
+
+    /// Polls `/proc` until every one of `pids` that still lives is in a
+    /// state `wanted` accepts. The dead are left out: a child that was
+    /// exiting as its stopped parent froze stays a zombie until resumed.
+    fn wait_for_state(&self, pids: &[u32], what: &str, wanted: impl Fn(char) -> bool) {
+        let deadline = Instant::now() + SIGNAL_LANDS_WITHIN;
+        loop {
+            let pending: Vec<u32> = pids
+                .iter()
+                .copied()
+                .filter(|&pid| {
+                    state_of(pid).is_some_and(|state| !matches!(state, 'Z' | 'X') && !wanted(state))
+                })
+                .collect();
+            if pending.is_empty() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} (pids {pending:?}) not {what} within {SIGNAL_LANDS_WITHIN:?}",
+                self.name
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
     }
 
     pub fn is_paused(&self) -> bool {
@@ -187,6 +242,18 @@ impl ProcessGuard {
 
     /// SIGKILL, then reaps: no shutdown work, as when a host dies.
     pub fn kill(mut self) {
+        self.kill_and_reap();
+    }
+
+    /// SIGKILL to the process and everything it started, at once, as when
+    /// a host or container dies: no child outlives it to finish work.
+    pub fn kill_with_descendants(mut self) {
+        // Frozen first, so it starts no child between the listing and
+        // the kill.
+        let _ = send_signal(self.pid(), Signal::Stop);
+        for pid in descendants(self.pid()) {
+            let _ = send_signal(pid, Signal::Kill);
+        }
         self.kill_and_reap();
     }
 
@@ -261,14 +328,8 @@ mod tests {
     }
 
     fn is_alive(pid: u32) -> bool {
-        // A reaped process is gone from /proc; a zombie would say Z.
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|stat| !stat.contains(") Z "))
-    }
-
-    fn state_of(pid: u32) -> char {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-        stat[stat.rfind(')').unwrap() + 2..].chars().next().unwrap()
+        // A reaped process is gone from /proc; a zombie says Z.
+        state_of(pid).is_some_and(|state| state != 'Z')
     }
 
     #[test]
@@ -276,7 +337,7 @@ mod tests {
         let mut guard = sleeper();
         let pid = guard.pid();
         guard.pause();
-        assert_eq!(state_of(pid), 'T');
+        assert_eq!(state_of(pid), Some('T'));
         drop(guard);
         assert!(!is_alive(pid));
     }
@@ -310,11 +371,36 @@ mod tests {
             std::thread::sleep(Duration::from_millis(10));
         };
         guard.pause();
-        assert!(children.iter().all(|&c| state_of(c) == 'T'));
+        assert!(children.iter().all(|&c| state_of(c) == Some('T')));
         guard.resume();
-        assert!(children.iter().all(|&c| state_of(c) == 'S'));
+        assert!(children.iter().all(|&c| state_of(c) != Some('T')));
         for child in children {
             send_signal(child, Signal::Kill).unwrap();
+        }
+    }
+
+    #[test]
+    fn killing_with_descendants_leaves_no_child_behind() {
+        let guard = ProcessGuard::spawn(
+            "sh",
+            std::process::Command::new("sh").args(["-c", "sleep 60 & sleep 60 & wait"]),
+        )
+        .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let children = loop {
+            let children = descendants(guard.pid());
+            if children.len() == 2 {
+                break children;
+            }
+            assert!(Instant::now() < deadline, "sh did not start its sleeps");
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        guard.kill_with_descendants();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        // Orphans are reaped by init, a moment later.
+        while children.iter().any(|&c| is_alive(c)) {
+            assert!(Instant::now() < deadline, "a child outlived the kill");
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

@@ -176,11 +176,11 @@ impl RedisServer {
         self.running_mut().resume();
     }
 
-    /// SIGKILL: gone at once, nothing saved since the last snapshot or
-    /// fsync.
+    /// SIGKILL, to a snapshotting child too: gone at once, nothing saved
+    /// since the last snapshot or fsync.
     pub fn kill(&mut self) {
         if let Some(process) = self.process.take() {
-            process.kill();
+            process.kill_with_descendants();
         }
     }
 
@@ -400,6 +400,9 @@ impl RedisServer {
             // more replicas to join the transfer.
             "--repl-diskless-sync-delay",
             "0",
+            // Findable by `pgrep -f booking-harness` if a killed test leaves it.
+            "--proc-title-template",
+            "{title} {listen-addr} {server-mode} booking-harness",
         ]
         .map(String::from)
         .into();

@@ -8,13 +8,15 @@ pub struct TempDir {
 }
 
 impl TempDir {
-    /// `<system temp>/booking-<label>-<uuid>`, created now.
+    /// `<system temp>/booking-harness-<label>-<uuid>`, created now.
     ///
     /// # Panics
     /// When it cannot be created.
     pub fn new(label: &str) -> Self {
-        let path =
-            std::env::temp_dir().join(format!("booking-{label}-{}", uuid::Uuid::new_v4().simple()));
+        let path = std::env::temp_dir().join(format!(
+            "booking-harness-{label}-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
         std::fs::create_dir_all(&path)
             .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
         Self { path }
