@@ -173,14 +173,20 @@ impl ProcessGuard {
     /// # Panics
     /// When they do not within 5 s.
     pub fn resume(&mut self) {
+        let pids = self.continue_all();
+        self.wait_for_state(&pids, "running again", |state| state != 'T');
+    }
+
+    /// SIGCONT to the process and its descendants, without waiting or
+    /// panicking (Drop uses it); returns whom it signalled.
+    fn continue_all(&mut self) -> Vec<u32> {
         let mut pids = descendants(self.pid());
+        pids.push(self.pid());
         for &pid in &pids {
             let _ = send_signal(pid, Signal::Cont);
         }
-        self.signal(Signal::Cont);
-        pids.push(self.pid());
         self.paused = false;
-        self.wait_for_state(&pids, "running again", |state| state != 'T');
+        pids
     }
 
     /// Polls `/proc` until every one of `pids` that still lives is in a
@@ -271,7 +277,7 @@ impl Drop for ProcessGuard {
         if self.paused {
             // A stopped process cannot act on a graceful signal, and its
             // stopped children would outlive it.
-            self.resume();
+            self.continue_all();
         }
         if self.shutdown != Signal::Kill && send_signal(self.pid(), self.shutdown).is_ok() {
             let deadline = Instant::now() + self.grace;

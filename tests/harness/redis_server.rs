@@ -70,7 +70,8 @@ impl RedisOptions {
     }
 }
 
-/// An RDB file set aside by [`RedisServer::snapshot`].
+/// An RDB file set aside by [`RedisServer::snapshot`], in the server's
+/// dir: it goes when the server is dropped.
 #[derive(Debug)]
 pub struct Snapshot {
     path: PathBuf,

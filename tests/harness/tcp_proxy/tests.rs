@@ -252,7 +252,20 @@ async fn postgres_through_the_proxy_is_slowed_cut_and_hung() {
     assert!(slowed >= Duration::from_millis(200), "{slowed:?}");
     proxy.set_delay(Duration::ZERO);
 
-    proxy.cut();
+    let (in_flight, ()) = tokio::join!(
+        tokio::time::timeout(
+            Duration::from_secs(2),
+            client.simple_query("SELECT pg_sleep(1)")
+        ),
+        async {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            proxy.cut();
+        }
+    );
+    assert!(
+        in_flight.as_ref().is_ok_and(Result::is_err),
+        "a query in flight across a cut should fail: {in_flight:?}"
+    );
     let after_cut =
         tokio::time::timeout(Duration::from_secs(2), client.simple_query("SELECT 1")).await;
     assert!(
