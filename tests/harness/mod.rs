@@ -45,15 +45,17 @@ pub mod process;
 pub mod redis_cluster;
 pub mod redis_control;
 pub mod redis_server;
+pub mod signals;
 pub mod tcp_proxy;
 pub mod temp_dir;
 pub mod wait;
 
 pub use ports::free_port;
 pub use postgres::{Backend, PgAdmin, PgReplica, PgServer};
-pub use process::{ProcessGuard, Signal};
+pub use process::ProcessGuard;
 pub use redis_cluster::{Node, RedisCluster};
 pub use redis_server::{AofFsync, RedisOptions, RedisServer, Snapshot};
+pub use signals::Signal;
 pub use tcp_proxy::{ProxyStats, TcpProxy};
 pub use temp_dir::TempDir;
 pub use wait::{wait_for, wait_until};

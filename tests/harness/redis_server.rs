@@ -9,66 +9,20 @@ use std::time::{Duration, Instant};
 use redis::FromRedisValue;
 
 use super::ports::free_port;
-use super::process::{ProcessGuard, Signal};
+use super::process::ProcessGuard;
 use super::redis_control::{self, info_field, ping};
+use super::signals::Signal;
 use super::temp_dir::TempDir;
 use super::wait::wait_until;
+
+mod options;
+
+pub use options::{AofFsync, RedisOptions};
 
 /// How long a start may take until the server answers PING.
 const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// A new free port is tried when another process took the one picked.
 const START_ATTEMPTS: u32 = 5;
-
-/// When an AOF server fsyncs its log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AofFsync {
-    /// After every write: a kill loses nothing acknowledged.
-    Always,
-    /// Once a second: a kill may lose the last second.
-    EverySec,
-}
-
-/// How a [`RedisServer`] persists, and anything else to pass it.
-///
-/// The default persists nothing: a restart comes back empty, as the shared
-/// test Redis is configured.
-#[derive(Clone, Debug, Default)]
-pub struct RedisOptions {
-    rdb: bool,
-    aof: Option<AofFsync>,
-    cluster_node_timeout: Option<Duration>,
-    args: Vec<String>,
-}
-
-impl RedisOptions {
-    /// RDB snapshots to `dump.rdb` in the server's dir: every second after a
-    /// write, and on [`RedisServer::stop`]. A restart keeps the data; a kill
-    /// loses the writes since the last snapshot.
-    pub fn rdb(mut self) -> Self {
-        self.rdb = true;
-        self
-    }
-
-    /// An append-only file, fsynced as `fsync` says.
-    pub fn aof(mut self, fsync: AofFsync) -> Self {
-        self.aof = Some(fsync);
-        self
-    }
-
-    /// A cluster node (see `RedisCluster`): cluster mode on a bus port of
-    /// its own, failing over after `node_timeout` whatever the replica's
-    /// lag, and refusing reads while the cluster is down.
-    pub fn cluster(mut self, node_timeout: Duration) -> Self {
-        self.cluster_node_timeout = Some(node_timeout);
-        self
-    }
-
-    /// A raw argument for redis-server, e.g. `--maxmemory`.
-    pub fn arg(mut self, arg: impl Into<String>) -> Self {
-        self.args.push(arg.into());
-        self
-    }
-}
 
 /// An RDB file set aside by [`RedisServer::snapshot`], in the server's
 /// dir: it goes when the server is dropped.
@@ -118,7 +72,7 @@ impl RedisServer {
             let mut server = Self {
                 process: None,
                 port: free_port(),
-                bus_port: options.cluster_node_timeout.map(|_| free_port()),
+                bus_port: options.is_cluster().then(free_port),
                 options: options.clone(),
                 snapshots: 0,
                 dir: TempDir::new("redis"),
@@ -249,7 +203,7 @@ impl RedisServer {
         self.remove_data();
         std::fs::copy(&snapshot.path, self.dir.join("dump.rdb"))
             .unwrap_or_else(|e| panic!("restoring {}: {e}", snapshot.path.display()));
-        if self.options.aof.is_none() {
+        if !self.options.is_aof() {
             self.start().await;
             return;
         }
@@ -329,7 +283,10 @@ impl RedisServer {
             .unwrap_or_else(|e| panic!("creating the output file of redis-server: {e}"));
         let mut command = std::process::Command::new("redis-server");
         command
-            .args(self.args())
+            .args(
+                self.options
+                    .command_line(self.port, self.bus_port, self.dir.path()),
+            )
             .args(overrides)
             .stdin(Stdio::null())
             .stdout(Stdio::from(output.try_clone().unwrap()))
@@ -367,71 +324,6 @@ impl RedisServer {
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-    }
-
-    fn args(&self) -> Vec<String> {
-        let dir = self.dir.path().display().to_string();
-        let mut args: Vec<String> = [
-            "--port",
-            &self.port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--daemonize",
-            "no",
-            "--dir",
-            &dir,
-            "--dbfilename",
-            "dump.rdb",
-            "--logfile",
-            &self.dir.join("redis.log").display().to_string(),
-            "--save",
-            if self.options.rdb { "1 1" } else { "" },
-            "--appendonly",
-            if self.options.aof.is_some() {
-                "yes"
-            } else {
-                "no"
-            },
-            "--appendfsync",
-            match self.options.aof {
-                Some(AofFsync::Always) => "always",
-                _ => "everysec",
-            },
-            // Replicas sync at once, not after the default 5 s wait for
-            // more replicas to join the transfer.
-            "--repl-diskless-sync-delay",
-            "0",
-            // Findable by `pgrep -f booking-harness` if a killed test leaves it.
-            "--proc-title-template",
-            "{title} {listen-addr} {server-mode} booking-harness",
-        ]
-        .map(String::from)
-        .into();
-        if let (Some(timeout), Some(bus_port)) = (self.options.cluster_node_timeout, self.bus_port)
-        {
-            args.extend(
-                [
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    &timeout.as_millis().to_string(),
-                    // Not port + 10000, which may be taken: a port of its own.
-                    "--cluster-port",
-                    &bus_port.to_string(),
-                    // A replica takes over however long it was cut off: the
-                    // tests want the failover, not Redis' data-age caution.
-                    "--cluster-replica-validity-factor",
-                    "0",
-                    "--cluster-allow-reads-when-down",
-                    "no",
-                ]
-                .map(String::from),
-            );
-        }
-        args.extend(self.options.args.iter().cloned());
-        args
     }
 
     /// The last lines of the server's log and output, for failure messages.

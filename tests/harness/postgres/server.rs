@@ -13,7 +13,8 @@ use tokio_postgres::Client;
 use super::install::{binary, server_user};
 use super::{bounded, connect};
 use crate::harness::ports::free_port;
-use crate::harness::process::{run_bounded, ProcessGuard, Signal};
+use crate::harness::process::{run_bounded, ProcessGuard};
+use crate::harness::signals::Signal;
 use crate::harness::temp_dir::TempDir;
 
 /// A start includes crash recovery after a kill.

@@ -119,7 +119,7 @@ async fn dropping_the_servers_stops_them_and_removes_their_dirs() {
     }
     for pid in pids {
         // No backend of theirs lingers either.
-        assert!(crate::harness::process::descendants(pid).is_empty());
+        assert!(crate::harness::signals::descendants(pid).is_empty());
     }
 }
 
