@@ -21,6 +21,6 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use keys::{EventKeys, InvalidPrefix, Key, KeyPrefix};
+pub use keys::{AllKeys, EventKeys, InvalidPrefix, Key, KeyPrefix, Part};
 pub use scripts::{reserve_args, reserve_keys, reserve_script};
-pub use store::RedisHoldStore;
+pub use store::{RedisHoldStore, RedisOptions};

@@ -2,11 +2,4 @@
 //! the local default): the port contract, then what only Redis can get
 //! wrong. Each test has a key prefix of its own, so they run in parallel.
 
-mod cluster;
 mod contract;
-mod layout;
-mod lost_mirror;
-mod private_server;
-mod reserve_call;
-mod restart;
-mod unavailable;
