@@ -22,6 +22,18 @@ local unbooked = {}
 local users_of = {}
 local lost = {}
 
+-- With no hold at all (a reload after a loss), no seat has an owner.
+local any_owner = redis.call('HLEN', OWNERS) > 1
+
+-- Marks seats first..last booked in one SETRANGE: a repo listing seats
+-- in order costs a few calls per chunk instead of one per seat.
+local run_first, run_last
+local function flush_run()
+  if run_first then
+    redis.call('SETRANGE', STATE, run_first - 1, string.rep('2', run_last - run_first + 1))
+  end
+end
+
 -- Batches keep unpack() far below Lua's stack limit.
 local BATCH = 1000
 for from = 2, #ARGV, 2 * BATCH do
@@ -44,7 +56,7 @@ for from = 2, #ARGV, 2 * BATCH do
     end
   end
   if #seats > 0 then
-    local owners = redis.call('HMGET', OWNERS, unpack(seats))
+    local owners = any_owner and redis.call('HMGET', OWNERS, unpack(seats)) or {}
     local marks = {}
     for j, seat in ipairs(seats) do
       local owner = owners[j]
@@ -62,11 +74,17 @@ for from = 2, #ARGV, 2 * BATCH do
       end
       marks[2 * j - 1] = seat
       marks[2 * j] = bookings[j]
-      redis.call('SETRANGE', STATE, seat - 1, '2')
+      if run_last and seat == run_last + 1 then
+        run_last = seat
+      else
+        flush_run()
+        run_first, run_last = seat, seat
+      end
     end
     redis.call('HSET', BOOKED, unpack(marks))
   end
 end
+flush_run()
 for user, k in pairs(lost) do
   user_lost(user, k)
 end

@@ -3,7 +3,14 @@
 //! wrong. Each test has a key prefix or a private server of its own, so
 //! they run in parallel.
 
+mod big_load;
+mod cluster;
 mod contract;
 mod fence;
 mod helpers;
+mod layout;
+mod lost_mirror;
 mod private_server;
+mod reserve_call;
+mod restart;
+mod unavailable;
