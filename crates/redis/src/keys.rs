@@ -14,8 +14,8 @@
 //!   the seat count; `rows` the last seat of every row but the last,
 //!   comma-separated (empty for one row), read only by best-available
 //!   requests; `until` the ms after which the mirror may not be kept;
-//!   `idle` the idle TTL in ms; `touched` the ms the TTLs were last
-//!   refreshed; `rid`, `ls`, `sec` the fence's stamp (the server's run_id,
+//!   `idle` the idle TTL in ms; `due` the ms after which the next call
+//!   refreshes the TTLs; `rid`, `ls`, `sec` the fence's stamp (the server's run_id,
 //!   its LASTSAVE and the second of the stamp). Without `meta` the event
 //!   has no mirror at all, whatever other keys are left.
 //! - `state`: string, one byte per seat (offset `s - 1`): `0` available,
@@ -53,9 +53,9 @@
 //! event's TTL (`HLEN` counts subtract it).
 //!
 //! TTLs: every key but `lock` expires at one instant, `min(last use +
-//! idle, until)`; scripts refresh it only when `touched` is older than an
-//! eighth of the idle time, so the refresh costs nothing on most calls and
-//! an idle event goes within 7/8 to 8/8 of the idle time.
+//! idle, until)`; scripts refresh it only once `due` has passed (an eighth
+//! of the idle time after the last refresh), so the refresh costs nothing
+//! on most calls and an idle event goes within 7/8 to 8/8 of the idle time.
 
 use std::fmt;
 use std::io::Write as _;

@@ -26,8 +26,7 @@ redis.call('HSET', HOLDS, id, hold_record(h))
 -- frees it now.
 redis.call('ZADD', EXP, h.expiry, id)
 purge(now)
-local m = redis.call('HMGET', META, 'touched', 'until', 'idle')
-keep_alive(now, m[1], m[2], m[3], false)
+keep_alive(now, redis.call('HGET', META, 'due'), false)
 if h.expiry <= now then
   return 'freed'
 end

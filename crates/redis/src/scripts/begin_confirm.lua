@@ -31,5 +31,5 @@ if h.since == '' then
   redis.call('ZREM', EXP, id)
   redis.call('ZADD', PENDING, now, id)
 end
-keep_alive(now, m[5], m[6], m[7], false)
+keep_alive(now, m[5], false)
 return { 'pending', rec }

@@ -71,5 +71,5 @@ else
   redis.call('SET', STATE, table.concat(cells))
 end
 
-keep_alive(now, nil, until_ms, ARGV[6], true)
+keep_alive(now, nil, true)
 return 'begun'

@@ -17,5 +17,5 @@ purge(now)
 local booked = redis.call('HLEN', BOOKED) - 1
 local held = redis.call('HLEN', OWNERS) - 1
 local stale = redis.call('ZCOUNT', PENDING, '-inf', '(' .. string.format('%d', now - tonumber(ARGV[1])))
-keep_alive(now, m[5], m[6], m[7], false)
+keep_alive(now, m[5], false)
 return { 'counts', booked, held, stale }

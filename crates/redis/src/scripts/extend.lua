@@ -35,6 +35,5 @@ h.expiry = later
 rec = hold_record(h)
 redis.call('HSET', HOLDS, id, rec)
 redis.call('ZADD', EXP, 'XX', later, id)
-local m = redis.call('HMGET', META, 'touched', 'until', 'idle')
-keep_alive(now, m[1], m[2], m[3], false)
+keep_alive(now, redis.call('HGET', META, 'due'), false)
 return { 'extended', rec }

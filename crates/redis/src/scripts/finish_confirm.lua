@@ -11,7 +11,7 @@
 -- Replies: 1 when the seats are marked, 0 when there is no mirror.
 
 local id = ARGV[1]
-local m = redis.call('HMGET', META, 'st', 'n', 'touched', 'until', 'idle')
+local m = redis.call('HMGET', META, 'st', 'n', 'due')
 if not m[1] then
   return 0
 end
@@ -34,5 +34,5 @@ if h then
 end
 redis.call('ZREM', EXP, id)
 redis.call('ZREM', PENDING, id)
-keep_alive(now, m[3], m[4], m[5], false)
+keep_alive(now, m[3], false)
 return 1

@@ -8,7 +8,7 @@
 -- Replies: 'done' | 'stale' (not this load's turn: nothing changed)
 
 local token = ARGV[1]
-local m = redis.call('HMGET', META, 'st', 'tok', 'until', 'idle')
+local m = redis.call('HMGET', META, 'st', 'tok')
 if m[1] ~= 'loading' or m[2] ~= token then
   return 'stale'
 end
@@ -24,5 +24,5 @@ end
 redis.set_repl(redis.REPL_NONE)
 redis.call('SET', LOCAL, run_id)
 redis.set_repl(redis.REPL_ALL)
-keep_alive(now, nil, m[3], m[4], true)
+keep_alive(now, nil, true)
 return 'done'

@@ -24,6 +24,5 @@ end
 user_lost(h.user, free_owned(id, h.seats))
 redis.call('HDEL', HOLDS, id)
 redis.call('ZREM', EXP, id)
-local m = redis.call('HMGET', META, 'touched', 'until', 'idle')
-keep_alive(now, m[1], m[2], m[3], false)
+keep_alive(now, redis.call('HGET', META, 'due'), false)
 return 'released'

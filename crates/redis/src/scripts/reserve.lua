@@ -43,7 +43,7 @@ if kind == 's' then
   end
   seats = { unpack(ARGV, FIRST) }
 else
-  seats, run = best(tonumber(ARGV[FIRST]), m)
+  seats, run = best(tonumber(ARGV[FIRST]))
   if not seats then
     return { 'taken' }
   end
@@ -73,7 +73,7 @@ redis.call('HSET', HOLDS, id, hold_record({ user = user, created = now, expiry =
                                             since = '', seats = table.concat(seats, ',') }))
 redis.call('ZADD', EXP, expiry, id)
 redis.call('HINCRBY', USERS, user, k)
-keep_alive(now, m[5], m[6], m[7], false)
+keep_alive(now, m[5], false)
 
 if kind == 's' then
   return { 'held', now, expiry }

@@ -12,5 +12,5 @@ if not fenced(m, sec) then
 end
 purge(now)
 local state = redis.call('GET', STATE)
-keep_alive(now, m[5], m[6], m[7], false)
+keep_alive(now, m[5], false)
 return { 'map', state }

@@ -10,7 +10,7 @@
 -- Replies: the number of seats freed.
 
 local booking = ARGV[1]
-local m = redis.call('HMGET', META, 'st', 'touched', 'until', 'idle')
+local m = redis.call('HMGET', META, 'st', 'due')
 if not m[1] then
   return 0
 end
@@ -28,5 +28,5 @@ end
 if m[1] == 'loading' then
   redis.call('SADD', UNBOOKED, booking)
 end
-keep_alive(now, m[2], m[3], m[4], false)
+keep_alive(now, m[2], false)
 return freed

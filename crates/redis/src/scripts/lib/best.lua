@@ -21,8 +21,9 @@ local function row_end(ends, seat, n)
   return ends[lo] or n
 end
 
-local function best(k, m)
-  local n = tonumber(m[8])
+local function best(k)
+  local layout = redis.call('HMGET', META, 'n', 'rows')
+  local n = tonumber(layout[1])
   -- Every seat is available, held/pending (owners) or booked: O(1) to
   -- know there are too few.
   local free = n - (redis.call('HLEN', BOOKED) - 1) - (redis.call('HLEN', OWNERS) - 1)
@@ -40,7 +41,7 @@ local function best(k, m)
     end
     if not ends then
       ends = {}
-      for e in string.gmatch(m[9] or '', '%d+') do
+      for e in string.gmatch(layout[2] or '', '%d+') do
         ends[#ends + 1] = tonumber(e)
       end
     end
