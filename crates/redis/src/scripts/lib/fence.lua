@@ -19,9 +19,21 @@
 --    run_id means a save happened here: restamp and pass. Another run_id:
 --    mark the mirror stale, so the next load rebuilds it, and fail.
 --
--- Measured on Redis 7.0 here (redis-benchmark, EVALSHA of a script doing
--- just this against a ready event, vs the same script without the fence):
--- see the crate's tests/redis/fence.rs and the figures in store/mirror.rs.
+-- Cost, measured on Redis 7.0 here (a private server; redis-benchmark -c 8
+-- of EVALSHA counts against a ready event, INFO commandstats
+-- usec_per_call and the server thread's CPU per request, best of 3-4
+-- rounds; this two-core machine was shared with builds, load average 6-10,
+-- so absolute figures are inflated, ratios less so):
+--   counts as shipped (fast path)       ~14 us/call, ~19 us CPU/request
+--   counts without any fence check      ~14 us/call, ~18 us CPU/request
+--   counts plus one INFO server         ~24 us/call, ~28 us CPU/request
+--   SET, for scale                      0.3 us/call,  ~4 us CPU/request
+-- The fast path (GET + LASTSAVE, two fields of the HMGET every gated
+-- script does anyway) is within the noise; INFO would add ~10 us to every
+-- call, hence the slow path only after a save or a restart.
+-- redis.set_repl is server-side Lua: it works under EVALSHA, which is all
+-- redis::Script sends (tests/redis/fence.rs shows the mark missing after
+-- an AOF restart and on a replica).
 
 -- The meta fields the mirror-gated scripts read, in this order: only what
 -- every call needs (each field read costs on the hot path).
