@@ -275,3 +275,36 @@ async fn a_replica_that_synced_after_the_load_and_is_promoted_answers_not_loaded
     load(&promoted, e, 10, &[(1, booking)]).await;
     assert_eq!(counts(&promoted, e).await, counted(1, 0));
 }
+
+/// An AOF rewrite puts the whole dataset, the node-local mark included,
+/// into the AOF's RDB base; a restart from it still leaves the fast path
+/// (LASTSAVE becomes the boot second) and the run_id tells it apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_restarted_from_a_rewritten_aof_answers_not_loaded() {
+    let mut server = PrivateRedis::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let store = store_on(&server);
+    let e = event(1);
+    load(&store, e, 10, &[]).await;
+    let booking = book(&store, e, "alice", &[1]).await;
+    let _: () = server.query(&mut redis::cmd("BGREWRITEAOF"));
+    let started = Instant::now();
+    loop {
+        let info: String = server.query(redis::cmd("INFO").arg("persistence"));
+        if info.contains("aof_rewrite_in_progress:0") && info.contains("aof_rewrite_scheduled:0") {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "no rewrite");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.stop();
+    server.restart();
+    assert_eq!(
+        exists(&server, e, Part::Local),
+        1,
+        "the rewrite kept the mark"
+    );
+    let store = store_on(&server);
+    assert_not_loaded(&store, e).await;
+    load(&store, e, 10, &[(1, booking)]).await;
+    assert_eq!(counts(&store, e).await, counted(1, 0));
+}

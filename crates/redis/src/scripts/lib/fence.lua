@@ -15,6 +15,10 @@
 --    than the last boot/save can never match a later boot (that boot's
 --    LASTSAVE is at or after the stamp's second), so a restart from an RDB
 --    snapshot always leaves the fast path.
+--    The one case neither catches: a replica that full-synced after the
+--    stamp (the sync's RDB carries LOCAL) and booted in the very second of
+--    the master's stamped LASTSAVE, promoted before it ever saves. Any save
+--    on it (LASTSAVE moves) sends it to step 3, which catches it.
 -- 3. Else INFO server (about 5 us in Lua, hence off the hot path): the same
 --    run_id means a save happened here: restamp and pass. Another run_id:
 --    mark the mirror stale, so the next load rebuilds it, and fail.
