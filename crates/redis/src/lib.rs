@@ -28,5 +28,5 @@ mod store;
 pub mod testing;
 
 pub use keys::{AllKeys, EventKeys, InvalidPrefix, Key, KeyPrefix, Part};
-pub use scripts::{reserve_args, reserve_keys, reserve_script};
+pub use scripts::{counts_script, reserve_args, reserve_keys, reserve_script};
 pub use store::{RedisHoldStore, RedisOptions};

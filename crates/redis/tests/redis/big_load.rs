@@ -113,10 +113,10 @@ async fn a_sold_out_event_of_100_000_seats_loads_in_calls_under_50_ms() {
 
 /// The CPU time of a private server's main thread, the one that runs every
 /// command and script (Linux: `/proc/<pid>/task/<pid>/schedstat`, in ns).
-struct ServerCpu(String);
+pub struct ServerCpu(String);
 
 impl ServerCpu {
-    fn of(server: &PrivateRedis) -> Self {
+    pub fn of(server: &PrivateRedis) -> Self {
         let info: String = server.query(redis::cmd("INFO").arg("server"));
         let pid = info
             .lines()
@@ -127,7 +127,7 @@ impl ServerCpu {
         Self(format!("/proc/{pid}/task/{pid}/schedstat"))
     }
 
-    fn micros(&self) -> u64 {
+    pub fn micros(&self) -> u64 {
         let stat = std::fs::read_to_string(&self.0).unwrap();
         stat.split_whitespace()
             .next()

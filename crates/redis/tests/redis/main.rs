@@ -6,6 +6,7 @@
 mod big_load;
 mod cluster;
 mod contract;
+mod cost;
 mod fence;
 mod helpers;
 mod layout;
