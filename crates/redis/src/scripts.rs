@@ -76,13 +76,14 @@ impl Scripts {
 /// id), ARGV[2] (user) and ARGV[6] (the seat): the KEYS are the event's
 /// and never change.
 ///
-/// Measured here (see `scripts/lib/fence.lua` for the method and the
-/// machine's load): a one-seat reserve ~37-41 us per call and ~42 us of
-/// server CPU per request, against ~4 us per request for a plain SET
-/// (~10 SETs). About a third is fixed: EVALSHA with 11 KEYS, the helpers'
-/// closures, TIME and the fenced meta read (~13 us up to the fence); the
-/// rest is its ~8 other calls, four of them inserts into the event's
-/// hashes and sorted set.
+/// Measured here (`tests/redis/cost.rs`, ignored by default; this two-core
+/// machine was shared with builds, load average 5-10): a one-seat reserve
+/// takes ~31-41 us per call and ~34-42 us of server CPU per request, a
+/// plain SET ~4.6 us per request: 7-10 SETs. About a third is fixed
+/// (EVALSHA with 11 KEYS, TIME and the fenced meta read: ~13 us up to the
+/// fence); the rest is its ~8 other commands, four of them inserts into the
+/// event's hashes and sorted set. Each `redis.call` costs ~0.5-1 us of
+/// its own, whatever it does.
 pub fn reserve_script() -> &'static str {
     RESERVE
 }
