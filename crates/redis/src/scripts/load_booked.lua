@@ -9,7 +9,7 @@
 --
 -- Replies: 'done' | 'stale' (not this load's turn: nothing changed)
 
-local m = redis.call('HMGET', META, 'st', 'tok', 'n')
+local m = redis.call('HMGET', META, 'st', 'tok', 'n', 'due')
 if m[1] ~= 'loading' or m[2] ~= ARGV[1] then
   return 'stale'
 end
@@ -88,4 +88,6 @@ flush_run()
 for user, k in pairs(lost) do
   user_lost(user, k)
 end
+-- A long load keeps its event alive, however short the idle time.
+keep_alive(now, m[4], false)
 return 'done'
