@@ -50,3 +50,37 @@ pub(crate) fn from_pool(e: PoolError<RedisError>) -> StoreError {
 pub(crate) fn unexpected(what: &str, reply: &impl std::fmt::Debug) -> StoreError {
     StoreError::internal(STORE, format!("unexpected reply to {what}: {reply:?}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error a server line such as `-BUSY ...` becomes in redis-rs.
+    fn server_error(line: &str) -> RedisError {
+        let value = redis::parse_redis_value(format!("-{line}\r\n").as_bytes()).unwrap();
+        value.extract_error().unwrap_err()
+    }
+
+    #[test]
+    fn transient_server_refusals_are_unavailable() {
+        for line in [
+            "BUSY Redis is busy running a script.",
+            "LOADING Redis is loading the dataset in memory",
+            "READONLY You can't write against a read only replica.",
+            "TRYAGAIN Multiple keys request during rehashing of slot",
+            "CLUSTERDOWN The cluster is down",
+            "MASTERDOWN Link with MASTER is down",
+            "OOM command not allowed when used memory > 'maxmemory'.",
+        ] {
+            let e = server_error(line);
+            assert!(is_unavailable(&e), "{line}: {e:?}");
+            assert!(matches!(from_redis(e), StoreError::Unavailable { .. }));
+        }
+    }
+
+    #[test]
+    fn script_bugs_are_internal() {
+        let e = server_error("ERR user_script:1: Script attempted to access nonexistent global");
+        assert!(matches!(from_redis(e), StoreError::Internal { .. }));
+    }
+}

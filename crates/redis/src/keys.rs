@@ -1,38 +1,66 @@
-//! Key names, and what each key holds.
+//! Key names, and the data layout they hold.
 //!
 //! Every key of event `<id>` is `<prefix>:{e:<id>}:<part>`. The prefix lets
 //! several deployments or tests share one Redis; `{e:<id>}` is the Redis
-//! Cluster hash tag, so one event's keys live in one slot. The parts:
+//! Cluster hash tag, so one event's keys live in one slot. Every script is
+//! passed every key of its event, in the one order of [`EventKeys::all`]
+//! (the scripts name them in `scripts/lib/common.lua`), so each script may
+//! touch any of them and still run unchanged on Redis Cluster.
 //!
-//! - `loaded`: a marker set by `load`. Without it (never loaded, or lost
-//!   with a flush or restart) reserve, begin_confirm and counts answer
-//!   "not loaded".
-//! - `loading`: set by `begin_load` for a minute. While it exists a
-//!   finished confirm marks its seats even without `loaded`, and `load`
-//!   refuses to set `loaded` without it (the data was lost meanwhile).
-//! - `pending`: sorted set hold id → millisecond its confirm began, so
-//!   confirms that never finished can be found and reconciled.
-//! - `seats`: sorted set of every taken seat, scored by the millisecond it
-//!   frees (server clock): a hold's expiry, or `inf` for pending and booked
-//!   seats. A seat is taken while its score is in the future, so expired
-//!   entries block nothing; reserve purges them. Held seats at an instant:
-//!   `ZCOUNT (now inf` minus the booked ones.
-//! - `owners`: hash seat → id of the hold that has it, so release and abort
-//!   only free seats still theirs. Bounded by the event's seat count.
-//! - `booked`: hash seat → booking id (the mirror): `HLEN` is the booked
-//!   count, and `unbook` frees only seats still booked by that booking.
-//! - `hold:<hold id>`: hash `u` user, `s` seats ("1,2,3"), `x` expiry ms,
-//!   `p` "1" while pending. Expires (PEXPIRE) a second after the hold;
-//!   persisted while pending.
-//! - `user:<user id>`: sorted set `<hold id>:<n>` → expiry ms (`inf` while
-//!   pending), one member per seat the user holds in the event, for the
-//!   per-user limit (`ZCARD` after purging the expired). Expires with the
-//!   user's longest hold.
+//! The parts (seat `s` is a seat number, 1-based, in venue order):
+//!
+//! - `meta`: hash. `st` is `loading`, `ready` or `stale` (the fence found
+//!   the data older than it claims); `tok` the current load's token; `n`
+//!   the seat count; `rows` the last seat of every row but the last,
+//!   comma-separated (empty for one row), read only by best-available
+//!   requests; `until` the ms after which the mirror may not be kept;
+//!   `idle` the idle TTL in ms; `due` the ms after which the next call
+//!   refreshes the TTLs; `rid`, `ls`, `sec` the fence's stamp (the server's run_id,
+//!   its LASTSAVE and the second of the stamp). Without `meta` the event
+//!   has no mirror at all, whatever other keys are left.
+//! - `state`: string, one byte per seat (offset `s - 1`): `0` available,
+//!   `1` held or pending, `2` booked. The seat map is one GET, a named
+//!   seat one GETRANGE, best available a `string.find` over it.
+//! - `booked`: hash seat -> booking id, so `unbook` frees only the seats
+//!   still booked by that booking.
+//! - `owners`: hash seat -> hold id of every held or pending seat, so
+//!   release and abort free only what the hold still has (a load or a
+//!   confirm may have booked a seat from under it: booked wins).
+//! - `holds`: hash hold id -> `user TAB created ms TAB expiry ms TAB
+//!   pending-since ms or empty TAB seats "1,2,3"` (user ids never contain
+//!   control characters). No key per hold.
+//! - `exp`: sorted set hold id -> expiry ms of the live, not pending holds.
+//!   Every script that reads or writes seat state first frees what
+//!   expired by the server's clock (`ZRANGEBYSCORE exp -inf now`), so
+//!   answers are exact at the instant with no sweeper, at O(log n) when
+//!   nothing expired.
+//! - `pending`: sorted set hold id -> ms its confirm began.
+//! - `users`: hash user -> seats their live holds own: the per-user limit
+//!   is one HGET.
+//! - `unbooked`: set of booking ids unbooked while the current load runs
+//!   (its chunks were read before and must not book them again). Exists
+//!   only while a load runs.
+//! - `lock`: the load lock, `SET lock <token> NX PX <lease>`: its lease is
+//!   its own TTL.
+//! - `local`: the fence's node-local mark: the run_id of the server that
+//!   stamped the mirror, written with `redis.set_repl(redis.REPL_NONE)`,
+//!   so neither replicas nor the AOF ever get it.
+//!
+//! Hashes, sets and sorted sets keep one placeholder member, the empty
+//! string (no seat, hold id or user id is empty; sorted sets score it
+//! `+inf`), so they never vanish when emptied and come back later without
+//! a TTL: every key of an event exists from `begin_load` on and carries the
+//! event's TTL (`HLEN` counts subtract it).
+//!
+//! TTLs: every key but `lock` expires at one instant, `min(last use +
+//! idle, until)`; scripts refresh it only once `due` has passed (an eighth
+//! of the idle time after the last refresh), so the refresh costs nothing
+//! on most calls and an idle event goes within 7/8 to 8/8 of the idle time.
 
 use std::fmt;
 use std::io::Write as _;
 
-use booking_domain::{EventId, HoldId, UserId};
+use booking_domain::EventId;
 use redis::{RedisWrite, ToRedisArgs};
 
 /// The text every key of a store starts with.
@@ -99,6 +127,56 @@ pub struct EventKeys<'a> {
     event: EventId,
 }
 
+/// Each key of an event, in the order every script receives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Meta,
+    State,
+    Booked,
+    Owners,
+    Holds,
+    Exp,
+    Pending,
+    Users,
+    Unbooked,
+    Lock,
+    Local,
+}
+
+impl Part {
+    /// Every part, in `KEYS` order: `scripts/lib/common.lua` names
+    /// `KEYS[1]..KEYS[11]` in this order.
+    pub const ALL: [Part; 11] = [
+        Part::Meta,
+        Part::State,
+        Part::Booked,
+        Part::Owners,
+        Part::Holds,
+        Part::Exp,
+        Part::Pending,
+        Part::Users,
+        Part::Unbooked,
+        Part::Lock,
+        Part::Local,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Meta => "meta",
+            Part::State => "state",
+            Part::Booked => "booked",
+            Part::Owners => "owners",
+            Part::Holds => "holds",
+            Part::Exp => "exp",
+            Part::Pending => "pending",
+            Part::Users => "users",
+            Part::Unbooked => "unbooked",
+            Part::Lock => "lock",
+            Part::Local => "local",
+        }
+    }
+}
+
 impl<'a> EventKeys<'a> {
     pub fn new(prefix: &'a KeyPrefix, event: EventId) -> Self {
         Self {
@@ -107,36 +185,14 @@ impl<'a> EventKeys<'a> {
         }
     }
 
-    pub fn loaded(self) -> Key<'a> {
-        self.key(Part::Loaded)
+    pub fn key(self, part: Part) -> Key<'a> {
+        Key { event: self, part }
     }
 
-    pub fn seats(self) -> Key<'a> {
-        self.key(Part::Seats)
-    }
-
-    pub fn owners(self) -> Key<'a> {
-        self.key(Part::Owners)
-    }
-
-    pub fn booked(self) -> Key<'a> {
-        self.key(Part::Booked)
-    }
-
-    pub fn loading(self) -> Key<'a> {
-        self.key(Part::Loading)
-    }
-
-    pub fn pending(self) -> Key<'a> {
-        self.key(Part::Pending)
-    }
-
-    pub fn hold(self, id: HoldId) -> Key<'a> {
-        self.key(Part::Hold(id))
-    }
-
-    pub fn user(self, user: &'a UserId) -> Key<'a> {
-        self.key(Part::User(user.as_str()))
+    /// Every key of the event, in `KEYS` order, written straight into a
+    /// script invocation.
+    pub fn all(self) -> AllKeys<'a> {
+        AllKeys(self)
     }
 
     /// The pattern that matches every key of the event (for tests and
@@ -144,9 +200,30 @@ impl<'a> EventKeys<'a> {
     pub fn pattern(self) -> String {
         format!("{}:{{e:{}}}:*", glob_escape(self.prefix), self.event)
     }
+}
 
-    fn key(self, part: Part<'a>) -> Key<'a> {
-        Key { event: self, part }
+/// Every key of one event, as one script's `KEYS`.
+#[derive(Debug, Clone, Copy)]
+pub struct AllKeys<'a>(EventKeys<'a>);
+
+impl AllKeys<'_> {
+    pub fn names(self) -> Vec<String> {
+        Part::ALL
+            .iter()
+            .map(|part| self.0.key(*part).to_string())
+            .collect()
+    }
+}
+
+impl ToRedisArgs for AllKeys<'_> {
+    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        for part in Part::ALL {
+            self.0.key(part).write_redis_args(out);
+        }
+    }
+
+    fn num_of_args(&self) -> usize {
+        Part::ALL.len()
     }
 }
 
@@ -155,34 +232,18 @@ impl<'a> EventKeys<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct Key<'a> {
     event: EventKeys<'a>,
-    part: Part<'a>,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Part<'a> {
-    Loaded,
-    Loading,
-    Pending,
-    Seats,
-    Owners,
-    Booked,
-    Hold(HoldId),
-    User(&'a str),
+    part: Part,
 }
 
 impl fmt::Display for Key<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{{e:{}}}:", self.event.prefix, self.event.event)?;
-        match self.part {
-            Part::Loaded => f.write_str("loaded"),
-            Part::Loading => f.write_str("loading"),
-            Part::Pending => f.write_str("pending"),
-            Part::Seats => f.write_str("seats"),
-            Part::Owners => f.write_str("owners"),
-            Part::Booked => f.write_str("booked"),
-            Part::Hold(id) => write!(f, "hold:{id}"),
-            Part::User(user) => write!(f, "user:{user}"),
-        }
+        write!(
+            f,
+            "{}:{{e:{}}}:{}",
+            self.event.prefix,
+            self.event.event,
+            self.part.name()
+        )
     }
 }
 
@@ -226,37 +287,28 @@ mod tests {
     #[test]
     fn every_key_of_an_event_carries_its_hash_tag_first() {
         let prefix = prefix();
-        let event = EventId::new(42).unwrap();
-        let keys = EventKeys::new(&prefix, event);
-        let user = UserId::parse("a{b}:c").unwrap();
-        let id = HoldId::generate(event);
-        for key in [
-            keys.loaded(),
-            keys.seats(),
-            keys.owners(),
-            keys.booked(),
-            keys.hold(id),
-            keys.user(&user),
-        ] {
-            let name = key.to_string();
+        let keys = EventKeys::new(&prefix, EventId::new(42).unwrap());
+        let names = keys.all().names();
+        assert_eq!(names.len(), 11);
+        for name in &names {
             let tag = &name[name.find('{').unwrap()..=name.find('}').unwrap()];
             assert_eq!(tag, "{e:42}", "{name}");
             assert!(name.starts_with("booking:{e:42}:"), "{name}");
         }
-        assert_eq!(keys.booked().to_string(), "booking:{e:42}:booked");
-        assert_eq!(
-            keys.hold(id).to_string(),
-            format!("booking:{{e:42}}:hold:{id}")
-        );
+        assert_eq!(names[0], "booking:{e:42}:meta");
+        assert_eq!(names[10], "booking:{e:42}:local");
     }
 
     #[test]
-    fn keys_write_themselves_as_one_argument() {
+    fn all_keys_write_themselves_in_keys_order() {
         let prefix = prefix();
         let keys = EventKeys::new(&prefix, EventId::new(7).unwrap());
+        let args = keys.all().to_redis_args();
+        assert_eq!(args.len(), keys.all().num_of_args());
+        assert_eq!(args[1], b"booking:{e:7}:state".to_vec());
         assert_eq!(
-            keys.seats().to_redis_args(),
-            vec![b"booking:{e:7}:seats".to_vec()]
+            keys.key(Part::Exp).to_redis_args(),
+            vec![b"booking:{e:7}:exp".to_vec()]
         );
     }
 

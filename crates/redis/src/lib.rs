@@ -2,12 +2,18 @@
 //! which seats are booked, so a reserve costs one round trip and no Postgres.
 //!
 //! Every operation is one Lua script (in `src/scripts/*.lua`, each with a
-//! header giving its KEYS, ARGV and replies), so its checks and writes are
-//! one atomic step. Expiry is data judged by the Redis server's own clock
-//! (`TIME` inside the scripts): counts are exact the instant a hold expires,
-//! with no sweeper. Every key of one event shares the hash tag `{e:<id>}`
-//! and every key a script touches is passed in `KEYS`, so the scripts run
-//! unchanged on Redis Cluster. The data model is described in [`keys`].
+//! header giving its KEYS, ARGV and replies; shared helpers in
+//! `src/scripts/lib/` are prepended at build time), so its checks and
+//! writes are one atomic step and one round trip. Expiry is data judged by
+//! the Redis server's own clock (`TIME` inside the scripts): each script
+//! first frees what expired, so answers are exact with no sweeper. Every
+//! key of one event shares the hash tag `{e:<id>}` and every script gets
+//! all of them in `KEYS`, so the scripts run unchanged on Redis Cluster.
+//! Every key of an event expires when the event is idle
+//! ([`RedisOptions::idle_ttl`]) or past its `keep_until`. Mirror-gated
+//! calls are fenced: a Redis restarted from an older snapshot or its AOF,
+//! or a promoted replica, answers "not loaded" (`scripts/lib/fence.lua`).
+//! The data layout is described in [`keys`].
 //!
 //! Depends on the domain (the port and its types), deadpool and redis-rs.
 //! Nothing else of ours depends on it but the api, which wires it in.
@@ -21,6 +27,6 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use keys::{EventKeys, InvalidPrefix, Key, KeyPrefix};
-pub use scripts::{reserve_args, reserve_keys, reserve_script};
-pub use store::RedisHoldStore;
+pub use keys::{AllKeys, EventKeys, InvalidPrefix, Key, KeyPrefix, Part};
+pub use scripts::{counts_script, reserve_args, reserve_keys, reserve_script};
+pub use store::{RedisHoldStore, RedisOptions};

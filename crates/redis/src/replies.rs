@@ -2,7 +2,7 @@
 //! the first item of an array; anything else is an internal error, never a
 //! panic.
 
-use booking_domain::{SeatNo, StoreError, UserId};
+use booking_domain::{EventId, Hold, HoldId, SeatNo, StoreError, UserId};
 use chrono::{DateTime, Utc};
 use redis::Value;
 
@@ -64,28 +64,51 @@ impl<'a> Reply<'a> {
         DateTime::from_timestamp_millis(self.int(i)?).ok_or_else(|| self.unexpected())
     }
 
-    pub fn user(&self, i: usize) -> Result<UserId, StoreError> {
-        let raw = bytes(self.item(i)?).and_then(|b| std::str::from_utf8(b).ok());
-        raw.and_then(|raw| UserId::parse(raw).ok())
-            .ok_or_else(|| self.unexpected())
-    }
-
     pub fn seat(&self, i: usize) -> Result<SeatNo, StoreError> {
         let seat = integer(self.item(i)?).and_then(|n| u32::try_from(n).ok());
         seat.and_then(SeatNo::new).ok_or_else(|| self.unexpected())
     }
 
-    /// A hold record's seat list, "1,2,3".
-    pub fn seat_list(&self, i: usize) -> Result<Vec<SeatNo>, StoreError> {
-        let raw = bytes(self.item(i)?).ok_or_else(|| self.unexpected())?;
-        raw.split(|b| *b == b',')
-            .map(|part| {
-                parse_u32(part)
-                    .and_then(SeatNo::new)
-                    .ok_or_else(|| self.unexpected())
-            })
-            .collect()
+    /// Every item from `i` on, as seats.
+    pub fn seats_from(&self, i: usize) -> Result<Vec<SeatNo>, StoreError> {
+        (i..self.items.len()).map(|i| self.seat(i)).collect()
     }
+
+    pub fn bytes(&self, i: usize) -> Result<&'a [u8], StoreError> {
+        bytes(self.item(i)?).ok_or_else(|| self.unexpected())
+    }
+
+    /// A hold record (see `keys`): user, created, expiry, pending since,
+    /// seats, tab-separated.
+    pub fn hold(&self, i: usize, id: HoldId, event: EventId) -> Result<Hold, StoreError> {
+        parse_record(self.bytes(i)?, id, event).ok_or_else(|| self.unexpected())
+    }
+}
+
+/// A hold record as the scripts write it, or `None` if it is not one.
+fn parse_record(raw: &[u8], id: HoldId, event: EventId) -> Option<Hold> {
+    let raw = std::str::from_utf8(raw).ok()?;
+    let mut fields = raw.split('\t');
+    let user = UserId::parse(fields.next()?).ok()?;
+    let created = DateTime::from_timestamp_millis(fields.next()?.parse().ok()?)?;
+    let expires_at = DateTime::from_timestamp_millis(fields.next()?.parse().ok()?)?;
+    let _pending_since = fields.next()?;
+    let seats = fields
+        .next()?
+        .split(',')
+        .map(|part| part.parse().ok().and_then(SeatNo::new))
+        .collect::<Option<Vec<_>>>()?;
+    if fields.next().is_some() || seats.is_empty() {
+        return None;
+    }
+    Some(Hold {
+        id,
+        event,
+        user,
+        seats,
+        created_at: created,
+        expires_at,
+    })
 }
 
 fn bytes(value: &Value) -> Option<&[u8]> {
@@ -102,10 +125,6 @@ fn integer(value: &Value) -> Option<i64> {
         Value::Int(n) => Some(*n),
         other => std::str::from_utf8(bytes(other)?).ok()?.parse().ok(),
     }
-}
-
-fn parse_u32(raw: &[u8]) -> Option<u32> {
-    std::str::from_utf8(raw).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -142,18 +161,22 @@ mod tests {
         let short = Value::Array(vec![bulk("held")]);
         let reply = Reply::parse("t", &short).unwrap();
         assert!(reply.int(0).is_err());
+        let e = EventId::new(1).unwrap();
+        let id = HoldId::generate(e);
         let bad = Value::Array(vec![
             bulk("hold"),
-            bulk("\n"),
-            bulk("1,x"),
+            bulk("\n\t1\t2\t\t1"),
+            bulk("alice\t1\t2\t\t1,x"),
+            bulk("alice\t1\t2\t\t"),
             bulk("-1"),
             Value::Int(-5),
         ]);
         let reply = Reply::parse("t", &bad).unwrap();
-        assert!(reply.user(0).is_err());
-        assert!(reply.seat_list(1).is_err());
-        assert!(reply.count(2).is_err());
-        assert!(reply.seat(3).is_err());
+        assert!(reply.hold(0, id, e).is_err());
+        assert!(reply.hold(1, id, e).is_err());
+        assert!(reply.hold(2, id, e).is_err());
+        assert!(reply.count(3).is_err());
+        assert!(reply.seat(4).is_err());
         assert!(reply.item(9).is_err());
     }
 
@@ -161,22 +184,16 @@ mod tests {
     fn records_parse_back() {
         let rec = Value::Array(vec![
             bulk("hold"),
-            bulk("alice"),
-            bulk("3,1,2"),
-            bulk("1700000000123"),
+            bulk("a b\t1700000000000\t1700000000123\t1700000000050\t3,1,2"),
         ]);
         let reply = Reply::parse("t", &rec).unwrap();
-        assert_eq!(reply.user(0).unwrap().as_str(), "alice");
-        let seats: Vec<u32> = reply
-            .seat_list(1)
-            .unwrap()
-            .iter()
-            .map(|s| s.get())
-            .collect();
+        let e = EventId::new(1).unwrap();
+        let id = HoldId::generate(e);
+        let hold = reply.hold(0, id, e).unwrap();
+        assert_eq!(hold.user.as_str(), "a b");
+        let seats: Vec<u32> = hold.seats.iter().map(|s| s.get()).collect();
         assert_eq!(seats, [3, 1, 2]);
-        assert_eq!(
-            reply.millis(2).unwrap().timestamp_millis(),
-            1_700_000_000_123
-        );
+        assert_eq!(hold.created_at.timestamp_millis(), 1_700_000_000_000);
+        assert_eq!(hold.expires_at.timestamp_millis(), 1_700_000_000_123);
     }
 }

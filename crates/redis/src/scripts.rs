@@ -1,100 +1,113 @@
-//! The Lua scripts, and how a reserve call is laid out (shared with
-//! benchmarks, so they run exactly what the store runs).
+//! The Lua scripts, and how a reserve call is laid out (shared with the
+//! benchmark, so it runs exactly what the store runs).
+//!
+//! Each script is its own `.lua` file with a header (KEYS, ARGV, replies);
+//! the helpers in `scripts/lib/` are prepended at build time, so a script is
+//! one self-contained source whose SHA1 is known up front.
 
-use booking_domain::HoldRequest;
+use booking_domain::{HoldRequest, SeatChoice};
 use redis::{RedisWrite, Script, ToRedisArgs};
 
 use crate::keys::{EventKeys, KeyPrefix, Text};
 
-const RESERVE: &str = include_str!("scripts/reserve.lua");
+/// A script with the shared helpers in front of it. `redis.set_repl` (used
+/// by `lib/ttl.lua` and `finish_load.lua`) is server-side Lua: it works the
+/// same under EVALSHA, which is all `redis::Script` sends (it loads the
+/// source itself on NOSCRIPT).
+macro_rules! script {
+    ($($file:literal),+) => {
+        concat!(
+            include_str!("scripts/lib/common.lua"),
+            include_str!("scripts/lib/holds.lua"),
+            include_str!("scripts/lib/ttl.lua"),
+            include_str!("scripts/lib/fence.lua"),
+            $(include_str!($file)),+
+        )
+    };
+}
 
-/// Each script once, with its SHA1 computed up front. `redis::Script`
-/// calls EVALSHA and loads the script itself on NOSCRIPT (a restarted or
-/// flushed server), so no call pays for sending the source.
+const RESERVE: &str = script!("scripts/lib/best.lua", "scripts/reserve.lua");
+const COUNTS: &str = script!("scripts/counts.lua");
+
+/// Each script once, with its SHA1 computed up front: no call pays for
+/// sending the source.
 #[derive(Debug)]
 pub(crate) struct Scripts {
     pub reserve: Script,
     pub hold: Script,
+    pub extend: Script,
     pub begin_confirm: Script,
     pub finish_confirm: Script,
     pub abort_confirm: Script,
     pub release: Script,
     pub unbook: Script,
     pub counts: Script,
-    pub load: Script,
+    pub seat_map: Script,
     pub stale_pending: Script,
+    pub begin_load: Script,
+    pub load_booked: Script,
+    pub finish_load: Script,
 }
 
 impl Scripts {
     pub fn new() -> Self {
         Self {
             reserve: Script::new(RESERVE),
-            hold: Script::new(include_str!("scripts/hold.lua")),
-            begin_confirm: Script::new(include_str!("scripts/begin_confirm.lua")),
-            finish_confirm: Script::new(concat!(
-                include_str!("scripts/lib/expire_user_set.lua"),
-                include_str!("scripts/finish_confirm.lua")
-            )),
-            abort_confirm: Script::new(concat!(
-                include_str!("scripts/lib/expire_user_set.lua"),
-                include_str!("scripts/abort_confirm.lua")
-            )),
-            release: Script::new(include_str!("scripts/release.lua")),
-            unbook: Script::new(include_str!("scripts/unbook.lua")),
-            counts: Script::new(include_str!("scripts/counts.lua")),
-            load: Script::new(include_str!("scripts/load.lua")),
-            stale_pending: Script::new(include_str!("scripts/stale_pending.lua")),
+            hold: Script::new(script!("scripts/hold.lua")),
+            extend: Script::new(script!("scripts/extend.lua")),
+            begin_confirm: Script::new(script!("scripts/begin_confirm.lua")),
+            finish_confirm: Script::new(script!("scripts/finish_confirm.lua")),
+            abort_confirm: Script::new(script!("scripts/abort_confirm.lua")),
+            release: Script::new(script!("scripts/release.lua")),
+            unbook: Script::new(script!("scripts/unbook.lua")),
+            counts: Script::new(COUNTS),
+            seat_map: Script::new(script!("scripts/seat_map.lua")),
+            stale_pending: Script::new(script!("scripts/stale_pending.lua")),
+            begin_load: Script::new(script!("scripts/begin_load.lua")),
+            load_booked: Script::new(script!("scripts/load_booked.lua")),
+            finish_load: Script::new(script!("scripts/finish_load.lua")),
         }
     }
 }
 
 /// The reserve script's source, as the store runs it (its SHA1 is what
-/// `SCRIPT LOAD` answers, for `redis-benchmark ... EVALSHA`).
+/// `SCRIPT LOAD` answers, for `redis-benchmark ... EVALSHA`). To replay
+/// many distinct one-seat reserves, put `__rand_int__` in ARGV[1] (hold
+/// id), ARGV[2] (user) and ARGV[6] (the seat): the KEYS are the event's
+/// and never change.
+///
+/// Measured here (`tests/redis/cost.rs`, ignored by default; this two-core
+/// machine was shared with builds, load average 5-10): a one-seat reserve
+/// takes ~31-41 us per call and ~34-42 us of server CPU per request, a
+/// plain SET ~4.6 us per request: 7-10 SETs. About a third is fixed
+/// (EVALSHA with 11 KEYS, TIME and the fenced meta read: ~13 us up to the
+/// fence); the rest is its ~8 other commands, four of them inserts into the
+/// event's hashes and sorted set. Each `redis.call` costs ~0.5-1 us of
+/// its own, whatever it does.
 pub fn reserve_script() -> &'static str {
     RESERVE
 }
 
-/// The KEYS of the reserve script for `request`, in order.
+/// The KEYS of the reserve script for `request`, in order: every key of
+/// the event.
 pub fn reserve_keys(prefix: &KeyPrefix, request: &HoldRequest) -> Vec<String> {
-    strings(ReserveKeys::new(prefix, request).to_redis_args())
+    EventKeys::new(prefix, request.event).all().names()
 }
 
 /// The ARGV of the reserve script for `request`, in order.
 pub fn reserve_args(request: &HoldRequest) -> Vec<String> {
-    strings(ReserveArgs(request).to_redis_args())
-}
-
-fn strings(args: Vec<Vec<u8>>) -> Vec<String> {
-    args.into_iter()
+    ReserveArgs(request)
+        .to_redis_args()
+        .into_iter()
         .map(|arg| String::from_utf8_lossy(&arg).into_owned())
         .collect()
 }
 
-/// Reserve's KEYS, written straight into the invocation.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct ReserveKeys<'a> {
-    keys: EventKeys<'a>,
-    request: &'a HoldRequest,
-}
-
-impl<'a> ReserveKeys<'a> {
-    pub fn new(prefix: &'a KeyPrefix, request: &'a HoldRequest) -> Self {
-        Self {
-            keys: EventKeys::new(prefix, request.event),
-            request,
-        }
-    }
-}
-
-impl ToRedisArgs for ReserveKeys<'_> {
-    fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
-        let keys = self.keys;
-        keys.loaded().write_redis_args(out);
-        keys.seats().write_redis_args(out);
-        keys.owners().write_redis_args(out);
-        keys.hold(self.request.id).write_redis_args(out);
-        keys.user(&self.request.user).write_redis_args(out);
-    }
+/// The counts script's source, as the store runs it; its KEYS are every
+/// key of the event ([`EventKeys::all`]) and its one ARGV the ms after
+/// which a pending confirm counts as stale. For benchmarks of the read.
+pub fn counts_script() -> &'static str {
+    COUNTS
 }
 
 /// Reserve's ARGV, written straight into the invocation.
@@ -106,13 +119,19 @@ impl ToRedisArgs for ReserveArgs<'_> {
         let request = self.0;
         Text(request.id).write_redis_args(out);
         request.user.as_str().write_redis_args(out);
-        // A TTL beyond u64 milliseconds is not a TTL anyone asks for.
-        u64::try_from(request.ttl.as_millis())
-            .unwrap_or(u64::MAX)
-            .write_redis_args(out);
+        crate::store::millis(request.ttl).write_redis_args(out);
         request.max_held_per_user.write_redis_args(out);
-        for seat in &request.seats {
-            seat.get().write_redis_args(out);
+        match &request.seats {
+            SeatChoice::Seats(seats) => {
+                "s".write_redis_args(out);
+                for seat in seats {
+                    seat.get().write_redis_args(out);
+                }
+            }
+            SeatChoice::Best(n) => {
+                "b".write_redis_args(out);
+                n.write_redis_args(out);
+            }
         }
     }
 }
@@ -125,32 +144,46 @@ mod tests {
 
     use super::*;
 
-    #[test]
-    fn reserve_calls_are_laid_out_as_the_script_header_says() {
+    fn request(seats: SeatChoice) -> HoldRequest {
         let event = EventId::new(5).unwrap();
-        let request = HoldRequest {
+        HoldRequest {
             id: HoldId::generate(event),
             event,
             user: UserId::parse("alice").unwrap(),
-            seats: vec![SeatNo::new(3).unwrap(), SeatNo::new(1).unwrap()],
+            seats,
             ttl: Duration::from_secs(300),
             max_held_per_user: 20,
-        };
+        }
+    }
+
+    #[test]
+    fn reserve_calls_are_laid_out_as_the_script_header_says() {
+        let named = request(SeatChoice::Seats(vec![
+            SeatNo::new(3).unwrap(),
+            SeatNo::new(1).unwrap(),
+        ]));
         let prefix = KeyPrefix::parse("p").unwrap();
+        let keys = reserve_keys(&prefix, &named);
+        assert_eq!(keys.len(), 11);
+        assert_eq!(keys[0], "p:{e:5}:meta");
         assert_eq!(
-            reserve_keys(&prefix, &request),
+            reserve_args(&named),
             [
-                "p:{e:5}:loaded".to_owned(),
-                "p:{e:5}:seats".to_owned(),
-                "p:{e:5}:owners".to_owned(),
-                format!("p:{{e:5}}:hold:{}", request.id),
-                "p:{e:5}:user:alice".to_owned(),
+                &named.id.to_string(),
+                "alice",
+                "300000",
+                "20",
+                "s",
+                "3",
+                "1"
             ]
         );
+        let best = request(SeatChoice::Best(4));
         assert_eq!(
-            reserve_args(&request),
-            [&request.id.to_string(), "alice", "300000", "20", "3", "1"]
+            reserve_args(&best),
+            [&best.id.to_string(), "alice", "300000", "20", "b", "4"]
         );
-        assert!(reserve_script().starts_with("-- reserve:"));
+        assert!(reserve_script().starts_with("-- lib/common.lua"));
+        assert!(reserve_script().contains("-- reserve:"));
     }
 }

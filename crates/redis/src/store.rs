@@ -1,37 +1,58 @@
-//! `RedisHoldStore`: the `HoldStore` port, one script call per operation.
+//! `RedisHoldStore`: the `HoldStore` port, one script call per operation
+//! (`info` is one pipelined round trip). The calls live in small modules by
+//! what they act on: `holds` (reserve, hold, extend, release), `confirm`
+//! (the confirm steps and unbook), `mirror` (counts, seat map, loads).
+
+mod confirm;
+mod holds;
+mod mirror;
 
 use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_domain::{
-    BeginConfirm, EventId, Hold, HoldId, HoldRequest, HoldStore, LoadOutcome, ReleaseOutcome,
-    ReserveOutcome, SeatCounts, SeatNo, StoreError, StoreInfo, UserId,
+    BeginConfirm, BeginLoad, EventId, ExtendOutcome, Hold, HoldId, HoldRequest, HoldStore,
+    LoadStep, LoadToken, Mirror, MirrorSpec, ReleaseOutcome, ReserveOutcome, SeatCounts, SeatMap,
+    SeatNo, StoreError, StoreInfo, UserId,
 };
 use chrono::DateTime;
-use redis::{RedisError, ScriptInvocation, Value};
-use tracing::instrument;
+use redis::{RedisError, Script, ScriptInvocation, Value};
 
 use crate::errors::{self, unexpected, STORE};
-use crate::keys::{EventKeys, KeyPrefix, Text};
+use crate::keys::{EventKeys, KeyPrefix};
 use crate::pool::{self, Connection, Pool};
-use crate::replies::Reply;
-use crate::scripts::{ReserveArgs, ReserveKeys, Scripts};
+use crate::scripts::Scripts;
 
-/// How long a begun load may take before `load` calls it stale.
-const LOAD_WINDOW: Duration = Duration::from_secs(60);
-
-fn millis(duration: Duration) -> u64 {
+pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// How the store treats events' keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// Every key of an event expires once the event has been idle this
+    /// long (and at the latest at its `keep_until`); its next use loads it
+    /// again. Must be longer than the longest a hold may live (its TTL
+    /// extended to the cap), or an idle event's holds go with its keys.
+    pub idle_ttl: Duration,
+}
+
+impl Default for RedisOptions {
+    fn default() -> Self {
+        Self {
+            idle_ttl: Duration::from_secs(3600),
+        }
+    }
+}
+
 /// Holds and the booked-seat mirror in Redis. Cheap to share behind an
-/// `Arc`; every call checks a connection out of its pool for one round trip
-/// (two for `abort_confirm`, a rare path).
+/// `Arc`; every call checks a connection out of its pool for one round trip.
 pub struct RedisHoldStore {
     pool: Pool,
     prefix: KeyPrefix,
     scripts: Scripts,
+    options: RedisOptions,
 }
 
 impl fmt::Debug for RedisHoldStore {
@@ -39,6 +60,7 @@ impl fmt::Debug for RedisHoldStore {
         // The URL may carry a password: it is not kept, let alone printed.
         f.debug_struct("RedisHoldStore")
             .field("prefix", &self.prefix)
+            .field("options", &self.options)
             .field("pool", &self.pool.status())
             .finish_non_exhaustive()
     }
@@ -47,22 +69,44 @@ impl fmt::Debug for RedisHoldStore {
 impl RedisHoldStore {
     /// Builds the store and its pool of up to `pool_size` connections to
     /// `url` (`redis://[:password@]host:port[/db]`), with every key under
-    /// `key_prefix`.
+    /// `key_prefix`, and the default [`RedisOptions`].
     ///
     /// Connects lazily, so this succeeds while Redis is down; calls then
     /// answer `StoreError::Unavailable` within about 2 s. Errors are
     /// configuration mistakes: a malformed URL or prefix, a pool size of 0.
     pub fn connect(url: &str, key_prefix: &str, pool_size: usize) -> Result<Self, StoreError> {
+        Self::connect_with(url, key_prefix, pool_size, RedisOptions::default())
+    }
+
+    /// As [`connect`](Self::connect), with these options. An idle TTL under
+    /// a second is refused.
+    pub fn connect_with(
+        url: &str,
+        key_prefix: &str,
+        pool_size: usize,
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
         let prefix = KeyPrefix::parse(key_prefix).map_err(|e| StoreError::internal(STORE, e))?;
+        if options.idle_ttl < Duration::from_secs(1) {
+            return Err(StoreError::internal(
+                STORE,
+                "the Redis idle TTL must be at least a second",
+            ));
+        }
         Ok(Self {
             pool: pool::build(url, pool_size)?,
             prefix,
             scripts: Scripts::new(),
+            options,
         })
     }
 
     pub fn key_prefix(&self) -> &KeyPrefix {
         &self.prefix
+    }
+
+    pub fn options(&self) -> &RedisOptions {
+        &self.options
     }
 
     /// The pool's size and idle connections, for metrics.
@@ -72,6 +116,14 @@ impl RedisHoldStore {
 
     fn keys(&self, event: EventId) -> EventKeys<'_> {
         EventKeys::new(&self.prefix, event)
+    }
+
+    /// A call of `script` on `event`, with every key of the event as its
+    /// KEYS; the caller adds the ARGV.
+    fn call<'a>(&'a self, script: &'a Script, event: EventId) -> ScriptInvocation<'a> {
+        let mut call = script.prepare_invoke();
+        call.key(self.keys(event).all());
+        call
     }
 
     async fn conn(&self) -> Result<Connection, StoreError> {
@@ -97,290 +149,103 @@ fn failed(conn: Connection, e: RedisError) -> StoreError {
 
 #[async_trait]
 impl HoldStore for RedisHoldStore {
-    #[instrument(level = "debug", skip_all, fields(event = %request.event, hold = %request.id))]
-    async fn reserve(&self, request: &HoldRequest) -> Result<ReserveOutcome, StoreError> {
-        let mut call = self.scripts.reserve.prepare_invoke();
-        call.key(ReserveKeys::new(&self.prefix, request))
-            .arg(ReserveArgs(request));
-        let value = self.run(&call).await?;
-        let reply = Reply::parse("reserve", &value)?;
-        match reply.status() {
-            b"held" => Ok(ReserveOutcome::Held(Hold {
-                id: request.id,
-                event: request.event,
-                user: request.user.clone(),
-                seats: request.seats.clone(),
-                expires_at: reply.millis(0)?,
-            })),
-            b"taken" => {
-                let taken = (0..reply.items().len()).map(|i| reply.seat(i));
-                Ok(ReserveOutcome::Unavailable(
-                    taken.collect::<Result<_, _>>()?,
-                ))
-            }
-            b"limit" => Ok(ReserveOutcome::HoldLimit {
-                held: reply.count(0)?,
-            }),
-            b"not_loaded" => Ok(ReserveOutcome::NotLoaded),
-            _ => Err(reply.unexpected()),
-        }
+    async fn reserve(&self, request: &HoldRequest) -> Result<Mirror<ReserveOutcome>, StoreError> {
+        self.reserve_seats(request).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
     async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {
-        let mut call = self.scripts.hold.prepare_invoke();
-        call.key(self.keys(event).hold(id));
-        let value = self.run(&call).await?;
-        let reply = Reply::parse("hold", &value)?;
-        match reply.status() {
-            b"hold" => Ok(Some(Hold {
-                id,
-                event,
-                user: reply.user(0)?,
-                seats: reply.seat_list(1)?,
-                expires_at: reply.millis(2)?,
-            })),
-            b"none" => Ok(None),
-            _ => Err(reply.unexpected()),
-        }
+        self.read_hold(event, id).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
+    async fn extend(
+        &self,
+        event: EventId,
+        id: HoldId,
+        user: &UserId,
+        by: Duration,
+        max_total: Duration,
+    ) -> Result<ExtendOutcome, StoreError> {
+        self.extend_hold(event, id, user, by, max_total).await
+    }
+
     async fn begin_confirm(
         &self,
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<BeginConfirm, StoreError> {
-        let keys = self.keys(event);
-        let mut call = self.scripts.begin_confirm.prepare_invoke();
-        call.key(keys.loaded())
-            .key(keys.seats())
-            .key(keys.owners())
-            .key(keys.hold(id))
-            .key(keys.user(user))
-            .key(keys.pending())
-            .arg(Text(id))
-            .arg(user.as_str());
-        let value = self.run(&call).await?;
-        let reply = Reply::parse("begin_confirm", &value)?;
-        match reply.status() {
-            b"pending" => Ok(BeginConfirm::Pending(Hold {
-                id,
-                event,
-                user: reply.user(0)?,
-                seats: reply.seat_list(1)?,
-                expires_at: reply.millis(2)?,
-            })),
-            b"not_found" => Ok(BeginConfirm::NotFound),
-            b"not_owner" => Ok(BeginConfirm::NotOwner),
-            b"not_loaded" => Ok(BeginConfirm::NotLoaded),
-            _ => Err(reply.unexpected()),
-        }
+    ) -> Result<Mirror<BeginConfirm>, StoreError> {
+        self.begin_confirming(event, id, user).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(event = %hold.event, hold = %hold.id))]
     async fn finish_confirm(&self, hold: &Hold) -> Result<(), StoreError> {
-        let keys = self.keys(hold.event);
-        let mut call = self.scripts.finish_confirm.prepare_invoke();
-        call.key(keys.loaded())
-            .key(keys.seats())
-            .key(keys.owners())
-            .key(keys.booked())
-            .key(keys.hold(hold.id))
-            .key(keys.user(&hold.user))
-            .key(keys.loading())
-            .key(keys.pending())
-            .arg(Text(hold.id));
-        for seat in &hold.seats {
-            call.arg(seat.get());
-        }
-        match self.run(&call).await? {
-            // 0: the mirror is not loaded; the next load brings the booking.
-            Value::Int(0 | 1) => Ok(()),
-            other => Err(unexpected("finish_confirm", &other)),
-        }
+        self.finish_confirming(hold).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
     async fn abort_confirm(&self, event: EventId, id: HoldId) -> Result<(), StoreError> {
-        let keys = self.keys(event);
-        let mut conn = self.conn().await?;
-        // The owner's key must be in KEYS, and only the record knows the
-        // owner: read it first. An owner never changes, so the script only
-        // checks the record is still the one read.
-        let owner: Option<String> = match redis::cmd("HGET")
-            .arg(keys.hold(id))
-            .arg("u")
-            .query_async(&mut *conn)
-            .await
-        {
-            Ok(owner) => owner,
-            Err(e) => return Err(failed(conn, e)),
-        };
-        let Some(owner) = owner else {
-            return Ok(());
-        };
-        let owner = UserId::parse(&owner).map_err(|e| StoreError::internal(STORE, e))?;
-        let mut call = self.scripts.abort_confirm.prepare_invoke();
-        call.key(keys.seats())
-            .key(keys.owners())
-            .key(keys.hold(id))
-            .key(keys.user(&owner))
-            .key(keys.pending())
-            .arg(Text(id))
-            .arg(owner.as_str());
-        let value = match call.invoke_async(&mut *conn).await {
-            Ok(value) => value,
-            Err(e) => return Err(failed(conn, e)),
-        };
-        let reply = Reply::parse("abort_confirm", &value)?;
-        match reply.status() {
-            b"held" | b"freed" | b"noop" => Ok(()),
-            _ => Err(reply.unexpected()),
-        }
+        self.abort_confirming(event, id).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
     async fn release(
         &self,
         event: EventId,
         id: HoldId,
         user: &UserId,
     ) -> Result<ReleaseOutcome, StoreError> {
-        let keys = self.keys(event);
-        let mut call = self.scripts.release.prepare_invoke();
-        call.key(keys.seats())
-            .key(keys.owners())
-            .key(keys.hold(id))
-            .key(keys.user(user))
-            .arg(Text(id))
-            .arg(user.as_str());
-        let value = self.run(&call).await?;
-        let reply = Reply::parse("release", &value)?;
-        match reply.status() {
-            b"released" => Ok(ReleaseOutcome::Released),
-            b"not_found" => Ok(ReleaseOutcome::NotFound),
-            b"not_owner" => Ok(ReleaseOutcome::NotOwner),
-            _ => Err(reply.unexpected()),
-        }
+        self.release_hold(event, id, user).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(%event, %booking))]
     async fn unbook(
         &self,
         event: EventId,
         booking: HoldId,
         seats: &[SeatNo],
     ) -> Result<(), StoreError> {
-        let keys = self.keys(event);
-        let mut call = self.scripts.unbook.prepare_invoke();
-        call.key(keys.seats()).key(keys.booked()).arg(Text(booking));
-        for seat in seats {
-            call.arg(seat.get());
-        }
-        match self.run(&call).await? {
-            Value::Int(_) => Ok(()),
-            other => Err(unexpected("unbook", &other)),
-        }
+        self.unbook_seats(event, booking, seats).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(%event))]
     async fn counts(
         &self,
         event: EventId,
         stale_after: Duration,
-    ) -> Result<Option<SeatCounts>, StoreError> {
-        let keys = self.keys(event);
-        let mut call = self.scripts.counts.prepare_invoke();
-        call.key(keys.loaded())
-            .key(keys.seats())
-            .key(keys.booked())
-            .key(keys.pending())
-            .arg(millis(stale_after));
-        let value = self.run(&call).await?;
-        let reply = Reply::parse("counts", &value)?;
-        match reply.status() {
-            b"counts" => Ok(Some(SeatCounts {
-                booked: reply.count(0)?,
-                held: reply.count(1)?,
-                stale_pending: reply.count(2)?,
-            })),
-            b"not_loaded" => Ok(None),
-            _ => Err(reply.unexpected()),
-        }
+    ) -> Result<Mirror<SeatCounts>, StoreError> {
+        self.seat_counts(event, stale_after).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(%event))]
-    async fn begin_load(&self, event: EventId) -> Result<(), StoreError> {
-        let mut conn = self.conn().await?;
-        let reply: Result<(), _> = redis::cmd("SET")
-            .arg(self.keys(event).loading())
-            .arg(1)
-            .arg("PX")
-            .arg(millis(LOAD_WINDOW))
-            .query_async(&mut *conn)
-            .await;
-        reply.map_err(|e| failed(conn, e))
+    async fn seat_map(&self, event: EventId) -> Result<Mirror<SeatMap>, StoreError> {
+        self.seat_states(event).await
     }
 
-    #[instrument(level = "debug", skip_all, fields(%event, booked = booked.len()))]
-    async fn load(
-        &self,
-        event: EventId,
-        booked: &[(SeatNo, HoldId)],
-    ) -> Result<LoadOutcome, StoreError> {
-        let keys = self.keys(event);
-        let mut call = self.scripts.load.prepare_invoke();
-        call.key(keys.loaded())
-            .key(keys.seats())
-            .key(keys.owners())
-            .key(keys.booked())
-            .key(keys.loading());
-        for (seat, booking) in booked {
-            call.arg(seat.get()).arg(Text(booking));
-        }
-        match self.run(&call).await? {
-            Value::Int(1) => Ok(LoadOutcome::Loaded),
-            Value::Int(0) => Ok(LoadOutcome::Stale),
-            other => Err(unexpected("load", &other)),
-        }
-    }
-
-    #[instrument(level = "debug", skip_all, fields(%event))]
     async fn stale_pending(
         &self,
         event: EventId,
         older_than: Duration,
     ) -> Result<Vec<Hold>, StoreError> {
-        let keys = self.keys(event);
-        let mut call = self.scripts.stale_pending.prepare_invoke();
-        call.key(keys.pending()).arg(millis(older_than));
-        let value = self.run(&call).await?;
-        let ids: Vec<String> = redis::from_redis_value(value.clone())
-            .map_err(|_| unexpected("stale_pending", &value))?;
-        let mut stale = Vec::with_capacity(ids.len());
-        for raw in ids {
-            let id = HoldId::parse(&raw).map_err(|e| StoreError::internal(STORE, e))?;
-            match self.hold(event, id).await? {
-                Some(hold) => stale.push(hold),
-                // The record is gone (lost, or finished meanwhile): nothing
-                // to reconcile, and the index entry goes.
-                None => {
-                    let mut conn = self.conn().await?;
-                    let reply: Result<(), _> = redis::cmd("ZREM")
-                        .arg(keys.pending())
-                        .arg(&raw)
-                        .query_async(&mut *conn)
-                        .await;
-                    reply.map_err(|e| failed(conn, e))?;
-                }
-            }
-        }
-        Ok(stale)
+        self.stale_confirms(event, older_than).await
     }
 
-    #[instrument(level = "debug", skip_all)]
+    async fn begin_load(
+        &self,
+        event: EventId,
+        token: LoadToken,
+        spec: &MirrorSpec,
+    ) -> Result<BeginLoad, StoreError> {
+        self.begin_loading(event, token, spec).await
+    }
+
+    async fn load_booked(
+        &self,
+        event: EventId,
+        token: LoadToken,
+        booked: &[(SeatNo, HoldId)],
+    ) -> Result<LoadStep, StoreError> {
+        self.load_chunk(event, token, booked).await
+    }
+
+    async fn finish_load(&self, event: EventId, token: LoadToken) -> Result<LoadStep, StoreError> {
+        self.finish_loading(event, token).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn info(&self) -> Result<StoreInfo, StoreError> {
         let mut conn = self.conn().await?;
         let reply: Result<(String, (i64, i64)), _> = redis::pipe()

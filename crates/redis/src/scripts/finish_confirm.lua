@@ -1,41 +1,38 @@
--- finish_confirm: the booking is durable, so mark its seats booked by it and
--- forget the hold. Idempotent. Marks the seats even when the hold record is
--- gone (lost with a flush and reloaded since), and while a load is begun
--- (its snapshot may predate this booking); does nothing when the mirror is
--- neither loaded nor loading, as the next load reads the booking.
+-- finish_confirm: the booking is durable, so mark its seats booked by it
+-- and forget the hold. Idempotent. Marks the seats even when the hold
+-- record is gone, and while a load runs (its read may predate this
+-- booking); does nothing when the event has no mirror at all (`meta`
+-- gone), as the next load reads the booking from the source of truth.
 --
--- KEYS[1]  <p>:{e:<id>}:loaded
--- KEYS[2]  <p>:{e:<id>}:seats      zset seat -> ms when it frees (inf: pending or booked)
--- KEYS[3]  <p>:{e:<id>}:owners     hash seat -> hold id
--- KEYS[4]  <p>:{e:<id>}:booked     hash seat -> booking id
--- KEYS[5]  <p>:{e:<id>}:hold:<id>
--- KEYS[6]  <p>:{e:<id>}:user:<u>   the hold owner's seats
--- KEYS[7]  <p>:{e:<id>}:loading    set by begin_load
--- KEYS[8]  <p>:{e:<id>}:pending    zset hold id -> ms its confirm began
+-- KEYS     every key of the event, as lib/common.lua names them
 -- ARGV[1]  hold id (= booking id)
 -- ARGV[2..] the hold's seat numbers
 --
--- Uses expire_user_set from lib/expire_user_set.lua, prepended when built.
---
--- Replies: 1 when the seats are booked, 0 when the mirror is not loaded.
+-- Replies: 1 when the seats are marked, 0 when there is no mirror.
 
-if redis.call('EXISTS', KEYS[1]) == 0 and redis.call('EXISTS', KEYS[7]) == 0 then
+local id = ARGV[1]
+local m = redis.call('HMGET', META, 'st', 'n', 'due')
+if not m[1] then
   return 0
 end
-local id = ARGV[1]
-redis.call('ZREM', KEYS[8], id)
-for i = 2, #ARGV do
-  local seat = ARGV[i]
-  redis.call('HSET', KEYS[4], seat, id)
-  redis.call('ZADD', KEYS[2], 'inf', seat)
-  -- Booked wins: no hold owns the seat any more, ours or (after a lost
-  -- mirror) another one, whose release must not free it.
-  redis.call('HDEL', KEYS[3], seat)
-  redis.call('ZREM', KEYS[6], id .. ':' .. (i - 1))
+local now = clock()
+purge(now)
+local n = tonumber(m[2]) or 0
+local users_of = {}
+local rec = redis.call('HGET', HOLDS, id)
+local h = rec and parse_hold(rec)
+if h then
+  users_of[id] = h.user
 end
-redis.call('DEL', KEYS[5])
-
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-expire_user_set(KEYS[6], now)
+for i = 2, #ARGV do
+  book(tonumber(ARGV[i]), id, n, users_of)
+end
+if h then
+  -- Seats of the record not in the booking (none, normally) go free.
+  user_lost(h.user, free_owned(id, h.seats))
+  redis.call('HDEL', HOLDS, id)
+end
+redis.call('ZREM', EXP, id)
+redis.call('ZREM', PENDING, id)
+keep_alive(now, m[3], false)
 return 1

@@ -1,18 +1,18 @@
--- hold: read one hold, if it is live (unexpired or pending).
+-- hold: read one hold, if it is live (unexpired, or pending). A read of a
+-- record, not of seat state: it neither purges nor refreshes TTLs.
 --
--- KEYS[1]  <p>:{e:<id>}:hold:<id>  hash: u user, s seats "1,2", x expiry ms, p "1" if pending
+-- KEYS     every key of the event, as lib/common.lua names them
+-- ARGV[1]  hold id
 --
--- Replies:
---   {'none'}                          unknown or expired
---   {'hold', user, seats, expiry_ms}
+-- Replies: {'none'} (unknown or expired) | {'hold', record}
 
-local rec = redis.call('HMGET', KEYS[1], 'u', 's', 'x', 'p')
-if not rec[1] then
-  return {'none'}
+local now = clock()
+local rec = redis.call('HGET', HOLDS, ARGV[1])
+if not rec then
+  return { 'none' }
 end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if rec[4] ~= '1' and tonumber(rec[3]) <= now then
-  return {'none'}
+local h = parse_hold(rec)
+if h.since == '' and h.expiry <= now then
+  return { 'none' }
 end
-return {'hold', rec[1], rec[2], rec[3]}
+return { 'hold', rec }

@@ -1,12 +1,23 @@
--- stale_pending: the holds whose confirm began more than ARGV[1] ms ago
--- and never finished nor aborted (the process died, or the store failed as
--- it finished). The caller reads their records and reconciles them.
+-- stale_pending: the holds whose confirm began more than ARGV[1] ms ago and
+-- never finished nor aborted, with their records, in one call.
 --
--- KEYS[1]  <p>:{e:<id>}:pending    zset hold id -> ms its confirm began
--- ARGV[1]  age in ms
+-- KEYS     every key of the event, as lib/common.lua names them
+-- ARGV[1]  age, ms
 --
--- Replies: up to 100 hold ids, oldest first.
+-- Replies: {'stale', id, record, id, record, ...}: at most 100, oldest
+-- first. An id whose record is gone is dropped from `pending`.
 
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (now - tonumber(ARGV[1])), 'LIMIT', 0, 100)
+local now = clock()
+local before = '(' .. string.format('%d', now - tonumber(ARGV[1]))
+local ids = redis.call('ZRANGEBYSCORE', PENDING, '-inf', before, 'LIMIT', 0, 100)
+local reply = { 'stale' }
+for _, id in ipairs(ids) do
+  local rec = redis.call('HGET', HOLDS, id)
+  if rec then
+    reply[#reply + 1] = id
+    reply[#reply + 1] = rec
+  else
+    redis.call('ZREM', PENDING, id)
+  end
+end
+return reply

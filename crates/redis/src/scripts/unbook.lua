@@ -1,21 +1,32 @@
--- unbook: free the seats of a cancelled booking, only those still booked by
--- it (a seat booked again since stays booked). Idempotent, and harmless
--- when the mirror is not loaded.
+-- unbook: free the seats of a cancelled booking, only those still booked
+-- by it (a seat booked again since stays booked). Idempotent; harmless
+-- without a mirror. While a load runs it also records the booking, so the
+-- load's chunks (read before the cancel) do not book it again.
 --
--- KEYS[1]  <p>:{e:<id>}:seats      zset seat -> ms when it frees (inf: pending or booked)
--- KEYS[2]  <p>:{e:<id>}:booked     hash seat -> booking id
+-- KEYS     every key of the event, as lib/common.lua names them
 -- ARGV[1]  booking id
 -- ARGV[2..] seat numbers
 --
 -- Replies: the number of seats freed.
 
+local booking = ARGV[1]
+local m = redis.call('HMGET', META, 'st', 'due')
+if not m[1] then
+  return 0
+end
+local now = clock()
+purge(now)
 local freed = 0
 for i = 2, #ARGV do
   local seat = ARGV[i]
-  if redis.call('HGET', KEYS[2], seat) == ARGV[1] then
-    redis.call('HDEL', KEYS[2], seat)
-    redis.call('ZREM', KEYS[1], seat)
+  if redis.call('HGET', BOOKED, seat) == booking then
+    redis.call('HDEL', BOOKED, seat)
+    redis.call('SETRANGE', STATE, seat - 1, '0')
     freed = freed + 1
   end
 end
+if m[1] == 'loading' then
+  redis.call('SADD', UNBOOKED, booking)
+end
+keep_alive(now, m[2], false)
 return freed

@@ -6,11 +6,12 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use booking_domain::contract::{event, request, seats, user};
+use booking_domain::contract::{best, event, request, rows, seats, spec, user};
 use booking_domain::{
-    BeginConfirm, EventId, HoldStore, ReleaseOutcome, ReserveOutcome, SeatCounts, StoreError,
+    BeginConfirm, BeginLoad, EventId, ExtendOutcome, HoldId, HoldStore, LoadStep, LoadToken,
+    Mirror, ReleaseOutcome, ReserveOutcome, SeatCounts, StoreError,
 };
-use booking_redis::{EventKeys, KeyPrefix, RedisHoldStore};
+use booking_redis::{EventKeys, KeyPrefix, Part, RedisHoldStore};
 
 use crate::private_server::{free_port, PrivateRedis};
 
@@ -96,7 +97,7 @@ impl Cluster {
 }
 
 async fn store_for(cluster: &Cluster, prefix: &KeyPrefix, e: EventId) -> (RedisHoldStore, u16) {
-    let port = cluster.owner(&EventKeys::new(prefix, e).seats().to_string());
+    let port = cluster.owner(&EventKeys::new(prefix, e).key(Part::Meta).to_string());
     let url = format!("redis://127.0.0.1:{port}");
     (
         RedisHoldStore::connect(&url, prefix.as_str(), 2).unwrap(),
@@ -104,61 +105,102 @@ async fn store_for(cluster: &Cluster, prefix: &KeyPrefix, e: EventId) -> (RedisH
     )
 }
 
-/// Every operation, as the service would run them, on one event.
+fn ready<T: std::fmt::Debug>(answer: Mirror<T>) -> T {
+    match answer {
+        Mirror::Ready(answer) => answer,
+        Mirror::NotLoaded => panic!("the event should be loaded"),
+    }
+}
+
+/// Every script, as the service would run them, on one event.
 async fn every_script_runs(store: &RedisHoldStore, e: EventId) {
-    let booking = booking_domain::HoldId::generate(e);
-    store.begin_load(e).await.unwrap();
+    let booking = HoldId::generate(e);
+    let token = LoadToken::generate();
+    let spec = spec(rows(&[5, 5]), LONG);
     assert_eq!(
-        store.load(e, &[(seats(&[9])[0], booking)]).await.unwrap(),
-        booking_domain::LoadOutcome::Loaded
+        store.begin_load(e, token, &spec).await.unwrap(),
+        BeginLoad::Begun
     );
-    let ReserveOutcome::Held(hold) = store
-        .reserve(&request(e, "alice", &[1, 2], LONG))
-        .await
-        .unwrap()
-    else {
+    assert_eq!(
+        store
+            .load_booked(e, token, &[(seats(&[9])[0], booking)])
+            .await
+            .unwrap(),
+        LoadStep::Done
+    );
+    assert_eq!(store.finish_load(e, token).await.unwrap(), LoadStep::Done);
+    let ReserveOutcome::Held(hold) = ready(
+        store
+            .reserve(&request(e, "alice", &[1, 2], LONG))
+            .await
+            .unwrap(),
+    ) else {
         panic!("free seats should be held");
     };
     assert!(store.hold(e, hold.id).await.unwrap().is_some());
     assert!(matches!(
         store
-            .reserve(&request(e, "bob", &[2, 9], LONG))
+            .extend(e, hold.id, &user("alice"), LONG, LONG * 2)
             .await
             .unwrap(),
+        ExtendOutcome::Extended(_)
+    ));
+    assert!(matches!(
+        ready(
+            store
+                .reserve(&request(e, "bob", &[2, 9], LONG))
+                .await
+                .unwrap()
+        ),
         ReserveOutcome::Unavailable(_)
     ));
-    let BeginConfirm::Pending(pending) = store
-        .begin_confirm(e, hold.id, &user("alice"))
-        .await
-        .unwrap()
+    let ReserveOutcome::Held(best_hold) =
+        ready(store.reserve(&best(e, "bob", 3, LONG)).await.unwrap())
     else {
+        panic!("three seats together should be held");
+    };
+    assert_eq!(best_hold.seats, seats(&[3, 4, 5]));
+    let BeginConfirm::Pending(pending) = ready(
+        store
+            .begin_confirm(e, hold.id, &user("alice"))
+            .await
+            .unwrap(),
+    ) else {
         panic!("a live hold should go pending");
     };
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(
+        store.stale_pending(e, Duration::ZERO).await.unwrap().len(),
+        1
+    );
     store.abort_confirm(e, hold.id).await.unwrap();
-    store
-        .begin_confirm(e, hold.id, &user("alice"))
-        .await
-        .unwrap();
+    ready(
+        store
+            .begin_confirm(e, hold.id, &user("alice"))
+            .await
+            .unwrap(),
+    );
     store.finish_confirm(&pending).await.unwrap();
     store.unbook(e, booking, &seats(&[9])).await.unwrap();
-    let ReserveOutcome::Held(other) = store.reserve(&request(e, "bob", &[3], LONG)).await.unwrap()
-    else {
-        panic!("a free seat should be held");
-    };
     assert_eq!(
-        store.release(e, other.id, &user("bob")).await.unwrap(),
+        store.release(e, best_hold.id, &user("bob")).await.unwrap(),
         ReleaseOutcome::Released
     );
     assert_eq!(
-        store
-            .counts(e, std::time::Duration::from_secs(60))
-            .await
-            .unwrap(),
-        Some(SeatCounts {
+        ready(store.counts(e, Duration::from_secs(60)).await.unwrap()),
+        SeatCounts {
             booked: 2,
             held: 0,
             stale_pending: 0
-        })
+        }
+    );
+    assert_eq!(
+        ready(store.seat_map(e).await.unwrap()).counts(),
+        SeatCounts {
+            booked: 2,
+            held: 0,
+            stale_pending: 0
+        }
     );
 }
 
@@ -193,7 +235,7 @@ async fn every_script_runs_on_a_redis_cluster_in_its_events_slot() {
     let wrong =
         RedisHoldStore::connect(&format!("redis://127.0.0.1:{other}"), "booking", 1).unwrap();
     assert!(matches!(
-        wrong.counts(e, std::time::Duration::from_secs(60)).await,
+        wrong.counts(e, Duration::from_secs(60)).await,
         Err(StoreError::Internal { .. } | StoreError::Unavailable { .. })
     ));
 }

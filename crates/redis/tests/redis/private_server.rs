@@ -1,7 +1,7 @@
 //! A redis-server of a test's own, on a free port in a temp dir, for tests
-//! that stop or reconfigure the server (never the shared one).
+//! that stop, restart or reconfigure the server (never the shared one).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,6 +14,8 @@ pub struct PrivateRedis {
 }
 
 impl PrivateRedis {
+    /// Started with no persistence unless `extra` says otherwise (later
+    /// arguments win).
     pub fn start(extra: &[&str]) -> Self {
         let port = free_port();
         let dir =
@@ -33,6 +35,12 @@ impl PrivateRedis {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
+    /// Where it keeps dump.rdb and the AOF.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Kills it at once (SIGKILL: no save on the way out).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
@@ -40,7 +48,8 @@ impl PrivateRedis {
         }
     }
 
-    /// Starts (again) on the same port, and waits until it answers.
+    /// Starts (again) on the same port and dir, and waits until it answers
+    /// commands (not LOADING).
     pub fn restart(&mut self) {
         self.stop();
         let child = Command::new("redis-server")
@@ -59,13 +68,35 @@ impl PrivateRedis {
             });
         self.child = Some(child);
         let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+        loop {
+            if let Ok(mut con) = self.try_connection() {
+                if redis::cmd("PING").query::<String>(&mut con).is_ok() {
+                    return;
+                }
+            }
             assert!(
-                started.elapsed() < Duration::from_secs(5),
+                started.elapsed() < Duration::from_secs(10),
                 "redis-server did not start"
             );
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    fn try_connection(&self) -> redis::RedisResult<redis::Connection> {
+        let con =
+            redis::Client::open(self.url())?.get_connection_with_timeout(Duration::from_secs(2))?;
+        con.set_read_timeout(Some(Duration::from_secs(5)))?;
+        Ok(con)
+    }
+
+    /// A blocking connection, for the test's own commands.
+    pub fn connection(&self) -> redis::Connection {
+        self.try_connection()
+            .expect("connecting to the private Redis")
+    }
+
+    pub fn query<T: redis::FromRedisValue>(&self, cmd: &mut redis::Cmd) -> T {
+        cmd.query(&mut self.connection()).unwrap()
     }
 }
 

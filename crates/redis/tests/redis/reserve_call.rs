@@ -8,15 +8,13 @@ use booking_domain::HoldStore;
 use booking_redis::testing::test_store;
 use booking_redis::{reserve_args, reserve_keys, reserve_script};
 
+use crate::helpers::load;
+
 #[tokio::test]
 async fn the_published_reserve_call_holds_seats_as_the_store_does() {
     let store = test_store().await;
     let e = event(1);
-    store.begin_load(e).await.unwrap();
-    assert_eq!(
-        store.load(e, &[]).await.unwrap(),
-        booking_domain::LoadOutcome::Loaded
-    );
+    load(&*store, e, 10, &[]).await;
     let hold = request(e, "alice", &[4, 2], Duration::from_secs(300));
 
     let client = redis::Client::open(store.url()).unwrap();

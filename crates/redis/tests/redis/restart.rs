@@ -1,34 +1,23 @@
-//! A Redis restart: calls fail fast while it is down, then the pool
-//! replaces its broken connections, the scripts are loaded again, and the
-//! lost mirror answers "not loaded".
+//! A Redis restart without persistence: calls fail fast while it is down,
+//! then the pool replaces its broken connections, the scripts are loaded
+//! again, and the lost mirror answers "not loaded".
 
 use std::time::{Duration, Instant};
 
 use booking_domain::contract::{event, request};
-use booking_domain::{HoldStore, ReserveOutcome, StoreError};
+use booking_domain::{HoldStore, Mirror, ReserveOutcome, StoreError};
 use booking_redis::RedisHoldStore;
 
+use crate::helpers::{hold, load, LONG};
 use crate::private_server::PrivateRedis;
-
-const LONG: Duration = Duration::from_secs(300);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_restart_the_store_recovers_and_reports_the_lost_mirror() {
     let mut server = PrivateRedis::start(&[]);
     let store = RedisHoldStore::connect(&server.url(), "booking", 2).unwrap();
     let e = event(1);
-    store.begin_load(e).await.unwrap();
-    assert_eq!(
-        store.load(e, &[]).await.unwrap(),
-        booking_domain::LoadOutcome::Loaded
-    );
-    assert!(matches!(
-        store
-            .reserve(&request(e, "alice", &[1], LONG))
-            .await
-            .unwrap(),
-        ReserveOutcome::Held(_)
-    ));
+    load(&store, e, 10, &[]).await;
+    hold(&store, e, "alice", &[1]).await;
 
     server.stop();
     let started = Instant::now();
@@ -54,17 +43,13 @@ async fn after_a_restart_the_store_recovers_and_reports_the_lost_mirror() {
             Err(other) => panic!("{other:?}"),
         }
     }
-    assert_eq!(outcome, Some(ReserveOutcome::NotLoaded));
-    store.begin_load(e).await.unwrap();
-    assert_eq!(
-        store.load(e, &[]).await.unwrap(),
-        booking_domain::LoadOutcome::Loaded
-    );
+    assert_eq!(outcome, Some(Mirror::NotLoaded));
+    load(&store, e, 10, &[]).await;
     assert!(matches!(
         store
             .reserve(&request(e, "alice", &[1], LONG))
             .await
             .unwrap(),
-        ReserveOutcome::Held(_)
+        Mirror::Ready(ReserveOutcome::Held(_))
     ));
 }

@@ -6,6 +6,9 @@ use booking_domain::contract::{event, request};
 use booking_domain::{HoldStore, StoreError};
 use booking_redis::RedisHoldStore;
 
+use crate::helpers::LONG;
+use crate::private_server::PrivateRedis;
+
 fn assert_unavailable<T: std::fmt::Debug>(result: Result<T, StoreError>) {
     assert!(
         matches!(result, Err(StoreError::Unavailable { .. })),
@@ -30,6 +33,7 @@ async fn a_closed_port_is_unavailable_at_once() {
             .abort_confirm(e, booking_domain::HoldId::generate(e))
             .await,
     );
+    assert_unavailable(store.seat_map(e).await);
     assert_unavailable(store.info().await);
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -73,4 +77,37 @@ fn configuration_mistakes_are_refused_up_front() {
             "{url} {prefix:?} {size} should be refused"
         );
     }
+}
+
+/// A script running too long makes Redis answer BUSY to everyone else: a
+/// 503 while it lasts, never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_busy_with_a_long_script_is_unavailable() {
+    let server = PrivateRedis::start(&["--busy-reply-threshold", "50"]);
+    let mut busy = server.connection();
+    let runner = std::thread::spawn(move || {
+        // Read-only, so SCRIPT KILL can stop it.
+        let _ = redis::cmd("EVAL")
+            .arg("local i = 0 while true do i = i + 1 end")
+            .arg(0)
+            .exec(&mut busy);
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let store = RedisHoldStore::connect(&server.url(), "booking", 1).unwrap();
+    assert_unavailable(store.counts(event(1), Duration::from_secs(60)).await);
+    let _: () = server.query(redis::cmd("SCRIPT").arg("KILL"));
+    runner.join().unwrap();
+}
+
+/// A replica refuses the scripts' writes (READONLY): unavailable, so the
+/// caller retries elsewhere or later, never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_only_replica_is_unavailable() {
+    let master = PrivateRedis::start(&[]);
+    let replica = PrivateRedis::start(&["--replicaof", "127.0.0.1", &master.port.to_string()]);
+    let store = RedisHoldStore::connect(&replica.url(), "booking", 1).unwrap();
+    let e = event(1);
+    let token = booking_domain::LoadToken::generate();
+    let spec = booking_domain::contract::spec(booking_domain::contract::single_row(10), LONG);
+    assert_unavailable(store.begin_load(e, token, &spec).await);
 }

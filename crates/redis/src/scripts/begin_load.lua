@@ -1,0 +1,75 @@
+-- begin_load: make `token` the event's current load, unless another load
+-- holds the lock with a live lease. Booked marks are cleared (the load is
+-- authoritative for them), holds are kept (expired ones purged), and the
+-- event answers not_loaded until finish_load with this token.
+--
+-- KEYS     every key of the event, as lib/common.lua names them
+-- ARGV[1]  token
+-- ARGV[2]  lease, ms
+-- ARGV[3]  seat count
+-- ARGV[4]  last seat of every row but the last, comma-separated ('' for one row)
+-- ARGV[5]  keep until, ms (the spec's keep_until)
+-- ARGV[6]  idle TTL, ms
+--
+-- Replies: 'begun' | 'busy'
+
+-- A mirror of an event already past its keep_until still lives this long,
+-- so reads of old events keep working.
+local MIN_KEEP = 60000
+
+local token, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+if redis.call('EXISTS', LOCK) == 1 then
+  return 'busy'
+end
+local now = clock()
+redis.call('SET', LOCK, token, 'PX', lease)
+
+if redis.call('EXISTS', META) == 0 then
+  -- No mirror: start from nothing. Keys left over without `meta` (a
+  -- half-expired mirror) must not count.
+  redis.call('DEL', STATE, BOOKED, OWNERS, HOLDS, EXP, PENDING, USERS, UNBOOKED, LOCAL)
+else
+  purge(now)
+end
+local until_ms = math.max(tonumber(ARGV[5]), now + MIN_KEEP)
+redis.call('HSET', META, 'st', 'loading', 'tok', token, 'n', n, 'rows', ARGV[4],
+           'until', until_ms, 'idle', ARGV[6])
+
+-- Authoritative: booked seats come only from this load's chunks and from
+-- confirms finished while it runs.
+redis.call('DEL', BOOKED, UNBOOKED)
+redis.call('HSET', BOOKED, NONE, NONE)
+redis.call('SADD', UNBOOKED, NONE)
+redis.call('HSETNX', OWNERS, NONE, NONE)
+redis.call('HSETNX', HOLDS, NONE, NONE)
+redis.call('HSETNX', USERS, NONE, NONE)
+redis.call('ZADD', EXP, 'NX', '+inf', NONE)
+redis.call('ZADD', PENDING, 'NX', '+inf', NONE)
+
+-- The state: '1' for every seat a live hold owns, '0' for the rest.
+local owned = redis.call('HKEYS', OWNERS)
+if #owned <= 64 then
+  redis.call('SET', STATE, string.rep('0', n))
+  for _, seat in ipairs(owned) do
+    local s = tonumber(seat)
+    if s and s >= 1 and s <= n then
+      redis.call('SETRANGE', STATE, s - 1, '1')
+    end
+  end
+else
+  -- Many holds: build the string in Lua, O(n), rather than a call each.
+  local cells = {}
+  for i = 1, n do
+    cells[i] = '0'
+  end
+  for _, seat in ipairs(owned) do
+    local s = tonumber(seat)
+    if s and s >= 1 and s <= n then
+      cells[s] = '1'
+    end
+  end
+  redis.call('SET', STATE, table.concat(cells))
+end
+
+keep_alive(now, nil, true)
+return 'begun'

@@ -1,0 +1,112 @@
+//! Reserve, read, extend and release holds.
+
+use std::time::Duration;
+
+use booking_domain::{
+    EventId, ExtendOutcome, Hold, HoldId, HoldRequest, Mirror, ReleaseOutcome, ReserveOutcome,
+    SeatChoice, StoreError, UserId,
+};
+use tracing::instrument;
+
+use super::{millis, RedisHoldStore};
+use crate::keys::Text;
+use crate::replies::Reply;
+use crate::scripts::ReserveArgs;
+
+impl RedisHoldStore {
+    #[instrument(level = "debug", skip_all, fields(event = %request.event, hold = %request.id))]
+    pub(super) async fn reserve_seats(
+        &self,
+        request: &HoldRequest,
+    ) -> Result<Mirror<ReserveOutcome>, StoreError> {
+        let mut call = self.call(&self.scripts.reserve, request.event);
+        call.arg(ReserveArgs(request));
+        let value = self.run(&call).await?;
+        let reply = Reply::parse("reserve", &value)?;
+        let outcome = match reply.status() {
+            b"held" => {
+                let seats = match &request.seats {
+                    SeatChoice::Seats(seats) => seats.clone(),
+                    SeatChoice::Best(_) => reply.seats_from(2)?,
+                };
+                ReserveOutcome::Held(Hold {
+                    id: request.id,
+                    event: request.event,
+                    user: request.user.clone(),
+                    seats,
+                    created_at: reply.millis(0)?,
+                    expires_at: reply.millis(1)?,
+                })
+            }
+            b"taken" => ReserveOutcome::Unavailable(reply.seats_from(0)?),
+            b"limit" => ReserveOutcome::HoldLimit {
+                held: reply.count(0)?,
+            },
+            b"not_loaded" => return Ok(Mirror::NotLoaded),
+            _ => return Err(reply.unexpected()),
+        };
+        Ok(Mirror::Ready(outcome))
+    }
+
+    #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
+    pub(super) async fn read_hold(
+        &self,
+        event: EventId,
+        id: HoldId,
+    ) -> Result<Option<Hold>, StoreError> {
+        let mut call = self.call(&self.scripts.hold, event);
+        call.arg(Text(id));
+        let value = self.run(&call).await?;
+        let reply = Reply::parse("hold", &value)?;
+        match reply.status() {
+            b"hold" => Ok(Some(reply.hold(0, id, event)?)),
+            b"none" => Ok(None),
+            _ => Err(reply.unexpected()),
+        }
+    }
+
+    #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
+    pub(super) async fn extend_hold(
+        &self,
+        event: EventId,
+        id: HoldId,
+        user: &UserId,
+        by: Duration,
+        max_total: Duration,
+    ) -> Result<ExtendOutcome, StoreError> {
+        let mut call = self.call(&self.scripts.extend, event);
+        call.arg(Text(id))
+            .arg(user.as_str())
+            .arg(millis(by))
+            .arg(millis(max_total));
+        let value = self.run(&call).await?;
+        let reply = Reply::parse("extend", &value)?;
+        match reply.status() {
+            b"extended" => Ok(ExtendOutcome::Extended(reply.hold(0, id, event)?)),
+            b"at_limit" => Ok(ExtendOutcome::AtLimit(reply.hold(0, id, event)?)),
+            b"confirming" => Ok(ExtendOutcome::Confirming),
+            b"not_owner" => Ok(ExtendOutcome::NotOwner),
+            b"not_found" => Ok(ExtendOutcome::NotFound),
+            _ => Err(reply.unexpected()),
+        }
+    }
+
+    #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
+    pub(super) async fn release_hold(
+        &self,
+        event: EventId,
+        id: HoldId,
+        user: &UserId,
+    ) -> Result<ReleaseOutcome, StoreError> {
+        let mut call = self.call(&self.scripts.release, event);
+        call.arg(Text(id)).arg(user.as_str());
+        let value = self.run(&call).await?;
+        let reply = Reply::parse("release", &value)?;
+        match reply.status() {
+            b"released" => Ok(ReleaseOutcome::Released),
+            b"not_found" => Ok(ReleaseOutcome::NotFound),
+            b"not_owner" => Ok(ReleaseOutcome::NotOwner),
+            _ => Err(reply.unexpected()),
+        }
+    }
+}
