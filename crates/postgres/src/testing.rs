@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::PostgresRepo;
+use crate::{PostgresOptions, PostgresRepo};
 
 /// The variable naming the server to create test databases on.
 pub const URL_ENV: &str = "BOOKING_TEST_PG_URL";
@@ -63,7 +63,7 @@ impl TestDatabase {
             panic!("creating test database {name}: {}", error_chain(&e));
         }
         let url = with_database(&admin_url, &name);
-        let repo = PostgresRepo::connect(&url, 8)
+        let repo = PostgresRepo::connect(&url, Self::options())
             .unwrap_or_else(|e| panic!("{URL_ENV} is not a valid URL: {e}"));
         Self {
             name,
@@ -71,6 +71,25 @@ impl TestDatabase {
             url,
             repo,
         }
+    }
+
+    /// The options of the database's own repo: the defaults, with a pool
+    /// of 8.
+    pub fn options() -> PostgresOptions {
+        PostgresOptions {
+            pool_size: 8,
+            ..PostgresOptions::default()
+        }
+    }
+
+    /// Another repo on this database, e.g. with shorter timeouts. It is
+    /// not closed when the database is dropped (the drop forces its
+    /// connections off).
+    ///
+    /// # Panics
+    /// When the URL is not valid, which `create` already ruled out.
+    pub fn repo_with(&self, options: PostgresOptions) -> PostgresRepo {
+        PostgresRepo::connect(&self.url, options).expect("the test database's URL is valid")
     }
 
     /// The database's URL, e.g. for an app under test to connect to.

@@ -1,7 +1,10 @@
 //! The Postgres adapter against a real server: one test binary, each test
 //! on a database of its own (see `booking_postgres::testing`).
 
+mod common;
 mod contract;
+mod creation;
 mod migrations;
 mod schema;
+mod timeouts;
 mod unavailable;
