@@ -12,10 +12,11 @@ use booking_domain::{
     StoreInfo, UserId,
 };
 use chrono::{DateTime, Utc};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::errors::bad_data;
-use crate::repo::{Step, Target};
+use crate::repo::{Statement, Step, Target};
 use crate::rows::{self, get, Found};
 use crate::{sql, PostgresRepo};
 
@@ -123,14 +124,9 @@ impl BookingRepo for PostgresRepo {
         let read = |found: Vec<tokio_postgres::Row>| {
             found.first().map(rows::event).transpose().map(Step::Done)
         };
-        let event = self
-            .run(Target::Replica, &sql::EVENT, &[&id.get()], read)
-            .await?;
-        if event.is_some() || !self.has_replica() {
-            return Ok(event);
-        }
-        // Events never change, but a replica may not have a new one yet.
-        self.run(Target::Primary, &sql::EVENT, &[&id.get()], read)
+        // Events never change, so a replica's copy is as good as the
+        // primary's; but it may not have a new one yet.
+        self.read_lagging(&sql::EVENT, &[&id.get()], read, Option::is_none)
             .await
     }
 
@@ -254,7 +250,11 @@ impl BookingRepo for PostgresRepo {
         self.run(
             Target::Primary,
             &sql::UNBOOKS_DUE,
-            &[&older_than.as_secs_f64(), &i64::from(limit)],
+            // Capped at a century, which Postgres' intervals can hold.
+            &[
+                &older_than.as_secs_f64().min(100.0 * 365.25 * 86_400.0),
+                &i64::from(limit),
+            ],
             |found| {
                 found
                     .iter()
@@ -303,8 +303,7 @@ impl BookingRepo for PostgresRepo {
     ) -> Result<BookingPage, StoreError> {
         let before = cursor.map(|c| c.created_at);
         let before_id = cursor.map(|c| c.id.uuid());
-        self.run(
-            Target::Replica,
+        self.read_lagging(
             &sql::USER_BOOKINGS,
             &[&user.as_str(), &before, &before_id, &i64::from(limit)],
             |found| {
@@ -317,6 +316,7 @@ impl BookingRepo for PostgresRepo {
                     .flatten();
                 Ok(Step::Done(BookingPage { bookings, next }))
             },
+            |_| false,
         )
         .await
     }
@@ -332,6 +332,32 @@ impl BookingRepo for PostgresRepo {
             }))
         })
         .await
+    }
+}
+
+impl PostgresRepo {
+    /// A read that may lag: from the replica when there is one, and from
+    /// the primary when the replica is unavailable or its answer is one
+    /// that `again_on_primary` says a lagging replica may give wrongly.
+    async fn read_lagging<T>(
+        &self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+        read: impl FnMut(Vec<tokio_postgres::Row>) -> Result<Step<T>, StoreError> + Copy,
+        again_on_primary: impl Fn(&T) -> bool,
+    ) -> Result<T, StoreError> {
+        if !self.has_replica() {
+            return self.run(Target::Primary, statement, params, read).await;
+        }
+        match self.run(Target::Replica, statement, params, read).await {
+            Ok(value) if !again_on_primary(&value) => return Ok(value),
+            Ok(_) => {}
+            Err(error @ StoreError::Unavailable { .. }) => {
+                tracing::warn!(error = %error, "the read replica failed; reading the primary");
+            }
+            Err(error) => return Err(error),
+        }
+        self.run(Target::Primary, statement, params, read).await
     }
 }
 

@@ -20,6 +20,24 @@ const HOW_TO_START: &str = "start the local server with \
     `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
     or point BOOKING_TEST_PG_URL at one";
 
+/// The repo's statements by name, for tests of their plans.
+pub fn statements() -> Vec<(&'static str, &'static str)> {
+    use crate::sql;
+    vec![
+        ("create_event", sql::CREATE_EVENT.sql),
+        ("create_event_keyed", sql::CREATE_EVENT_KEYED.sql),
+        ("event", sql::EVENT.sql),
+        ("confirm", sql::CONFIRM.sql),
+        ("settle", sql::SETTLE.sql),
+        ("booking", sql::BOOKING.sql),
+        ("cancel", sql::CANCEL.sql),
+        ("unbooks_due", sql::UNBOOKS_DUE.sql),
+        ("unbooked", sql::UNBOOKED.sql),
+        ("booked_seats", sql::BOOKED_SEATS.sql),
+        ("user_bookings", sql::USER_BOOKINGS.sql),
+    ]
+}
+
 /// A database of its own for one test, with a [`PostgresRepo`] on it
 /// (what this derefs to). Dropping it drops the database.
 pub struct TestDatabase {

@@ -5,6 +5,8 @@ mod common;
 mod contract;
 mod creation;
 mod migrations;
+mod plans;
+mod replica;
 mod schema;
 mod timeouts;
 mod unavailable;

@@ -334,3 +334,16 @@ async fn every_key_of_the_event_tables_includes_event_id_so_they_can_be_distribu
     assert!(!named("seat_alone"), "{blockers:?}");
     assert_eq!(blockers.len(), 3, "{blockers:?}");
 }
+
+#[tokio::test]
+async fn the_unbook_queue_takes_any_age() {
+    let db = TestDatabase::create().await;
+    let event = created(&*db, &new_event(1)).await;
+    let h = hold(event.id, "alice", &[1]);
+    db.confirm(&h).await.unwrap();
+    db.cancel(h.id).await.unwrap();
+    assert_eq!(
+        db.unbooks_due(std::time::Duration::MAX, 10).await.unwrap(),
+        vec![]
+    );
+}
