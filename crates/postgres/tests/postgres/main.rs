@@ -4,6 +4,7 @@
 mod common;
 mod contract;
 mod creation;
+mod fences;
 mod migrations;
 mod plans;
 mod replica;

@@ -68,7 +68,7 @@ async fn a_confirm_stuck_behind_a_lock_is_unavailable_at_the_lock_or_statement_t
         assert!(is_unavailable(&err), "{err:?}");
         assert_eq!(err.to_string(), "postgres is unavailable");
         assert!(
-            took >= bound && took < bound + Duration::from_millis(400),
+            took >= bound && took < bound + Duration::from_secs(1),
             "{took:?}"
         );
         // Nothing was written: the confirm goes through now.
@@ -251,7 +251,7 @@ async fn a_server_that_stops_answering_is_given_up_on_at_the_client_timeout() {
     let options = short();
     let client_timeout = options.client_timeout();
     let repo = PostgresRepo::connect(&proxy.url(&db), options).unwrap();
-    let slack = Duration::from_millis(500);
+    let slack = Duration::from_secs(1);
 
     // A read: nothing changed, so simply unavailable.
     repo.event(event.id).await.unwrap().unwrap();
