@@ -1,320 +1,390 @@
-//! The use cases as SQL. Each is one statement, so one round trip and its
-//! own transaction: the data-modifying CTEs below check and write in one
-//! step, and the statement commits or fails as a whole.
+//! `BookingRepo` on the statements of `sql`: parameters in, rows read into
+//! the port's outcomes. Every method is one call of the repo (one checkout,
+//! one client deadline) running one statement, re-run only after a lost
+//! race.
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_domain::{
-    Booking, BookingRepo, BookingStatus, CancelOutcome, ConfirmOutcome, Event, EventId, Hold,
-    HoldId, NewEvent, SeatNo, StoreError, StoreInfo,
+    Booking, BookingCursor, BookingPage, BookingRepo, BookingStatus, CancelOutcome, ConfirmOutcome,
+    CreateOutcome, Event, EventId, Hold, HoldId, NewEvent, SeatNo, SettleOutcome, StoreError,
+    StoreInfo, UserId,
 };
 use chrono::{DateTime, Utc};
+use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::errors::{self, bad_data};
-use crate::rows::{self, get};
-use crate::PostgresRepo;
-
-/// Inserts the event and all its seats. Seat `n` is named `'S' || n`, the
-/// scheme of `SeatNo::code`; generate_series makes it one set-based insert
-/// however many seats there are.
-const CREATE_EVENT: &str = "
-WITH event AS (
-    INSERT INTO events (name, event_date, location, total_seats)
-    VALUES ($1, $2, $3, $4::int4)
-    RETURNING id, event_date, created_at
-), seats AS (
-    INSERT INTO seats (event_id, seat_code)
-    SELECT event.id, 'S' || n FROM event, generate_series(1, $4::int4) AS n
-)
-SELECT id, event_date, created_at FROM event";
-
-const EVENT: &str = "
-SELECT id, name, event_date, location, total_seats, created_at FROM events WHERE id = $1";
-
-/// Books every seat of a hold, or reports why not, in one statement:
-/// - rows of this booking id, whatever their status: `existing`, and
-///   nothing is written (a retried confirm);
-/// - else seats with a CONFIRMED booking: `taken`, nothing written;
-/// - else one row per seat, inserted in seat id order so that confirms of
-///   overlapping seats wait on each other instead of deadlocking, and a
-///   `created` row. Nothing is inserted unless every seat exists.
-///
-/// The checks read the statement's snapshot, so a confirm running
-/// alongside can still insert the same seat: the partial unique index then
-/// fails this statement as a whole (23505), and the caller re-runs it to
-/// find out what happened.
-const CONFIRM: &str = "
-WITH existing AS (
-    SELECT b.event_id, b.user_id, b.status, b.created_at, s.seat_code
-    FROM bookings b JOIN seats s ON s.id = b.seat_id
-    WHERE b.booking_group_id = $1
-    ORDER BY b.id
-), wanted AS (
-    SELECT id, seat_code FROM seats WHERE event_id = $2 AND seat_code = ANY($3::text[])
-), taken AS (
-    -- A lookup per seat in the partial unique index, whatever the planner
-    -- thinks of the event's size: LIMIT keeps it from becoming a hash join
-    -- over every booking of the event.
-    SELECT w.seat_code FROM wanted w
-    CROSS JOIN LATERAL (
-        SELECT 1 FROM bookings b
-        WHERE b.event_id = $2 AND b.seat_id = w.id AND b.status = 'CONFIRMED'
-        LIMIT 1
-    ) AS confirmed
-), inserted AS (
-    INSERT INTO bookings (booking_group_id, event_id, seat_id, user_id, status)
-    SELECT $1, $2, w.id, $4, 'CONFIRMED' FROM wanted w
-    WHERE NOT EXISTS (SELECT 1 FROM existing)
-      AND NOT EXISTS (SELECT 1 FROM taken)
-      AND (SELECT count(*) FROM wanted) = cardinality($3::text[])
-    ORDER BY w.id
-    RETURNING created_at
-)
-SELECT 'existing', event_id, user_id, status, created_at, seat_code FROM existing
-UNION ALL
-SELECT 'taken', NULL, NULL, NULL, NULL, seat_code FROM taken
-WHERE NOT EXISTS (SELECT 1 FROM existing)
-UNION ALL
-SELECT 'created', NULL, NULL, NULL, max(created_at), NULL FROM inserted
-HAVING count(*) > 0";
-
-/// The confirm statement as the repo runs it ($1 booking id, $2 event id,
-/// $3 seat codes, $4 user id), for benchmarks that measure its ceiling with
-/// pgbench.
-pub fn confirm_statement() -> &'static str {
-    CONFIRM
-}
-
-const BOOKING: &str = "
-SELECT b.event_id, b.user_id, b.status, b.created_at, s.seat_code
-FROM bookings b JOIN seats s ON s.id = b.seat_id
-WHERE b.booking_group_id = $1
-ORDER BY b.id";
-
-/// Cancels every CONFIRMED row of the booking and returns all its rows as
-/// they were before, with how many this statement cancelled. A concurrent
-/// cancel waits on the row locks, then finds nothing left to cancel.
-const CANCEL: &str = "
-WITH cancelled AS (
-    UPDATE bookings SET status = 'CANCELLED'
-    WHERE booking_group_id = $1 AND status = 'CONFIRMED'
-    RETURNING id
-)
-SELECT (SELECT count(*) FROM cancelled), b.event_id, b.user_id, b.status, b.created_at, s.seat_code
-FROM bookings b JOIN seats s ON s.id = b.seat_id
-WHERE b.booking_group_id = $1
-ORDER BY b.id";
-
-const BOOKED_SEATS: &str = "
-SELECT s.seat_code, b.booking_group_id
-FROM bookings b JOIN seats s ON s.id = b.seat_id
-WHERE b.event_id = $1 AND b.status = 'CONFIRMED'";
-
-const INFO: &str = "SELECT version(), now()";
-
-/// How often a confirm that lost a race is re-run. One re-run settles a
-/// race with a committed confirm; more only matter when bookings of the
-/// contested seats are being cancelled at the same moment.
-const CONFIRM_ATTEMPTS: usize = 3;
-
-/// The `int4` an event id is stored as; ids beyond it cannot exist.
-fn int4(id: EventId) -> Option<i32> {
-    i32::try_from(id.get()).ok()
-}
+use crate::errors::bad_data;
+use crate::repo::{Statement, Step, Target};
+use crate::rows::{self, get, Found};
+use crate::{sql, PostgresRepo};
 
 #[async_trait]
 impl BookingRepo for PostgresRepo {
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn create_event(&self, new: &NewEvent) -> Result<Event, StoreError> {
-        let total_seats =
-            i32::try_from(new.total_seats).map_err(|_| bad_data("total_seats exceeds int4"))?;
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(CREATE_EVENT)
-            .await
-            .map_err(errors::query)?;
-        let row = client
-            .query_one(
-                &statement,
-                &[
-                    &new.name.as_str(),
-                    &new.date,
-                    &new.location.as_str(),
-                    &total_seats,
-                ],
-            )
-            .await
-            .map_err(errors::query)?;
-        Ok(Event {
-            id: rows::event_id(get(&row, 0)?)?,
+    async fn create_event(&self, new: &NewEvent) -> Result<CreateOutcome, StoreError> {
+        let total = i32::try_from(new.layout.total())
+            .map_err(|_| bad_data("an event's seats exceed int4"))?;
+        let (labels, sizes, store_rows) = rows::layout_params(&new.layout)?;
+        let created = |id, date, created_at| Event {
+            id,
             name: new.name.as_str().to_owned(),
             // As stored: Postgres keeps microseconds, so a re-read matches.
-            date: get(&row, 1)?,
+            date,
             location: Some(new.location.as_str().to_owned()),
-            total_seats: new.total_seats,
-            created_at: get(&row, 2)?,
-        })
+            layout: new.layout.clone(),
+            created_at,
+        };
+        let (name, location) = (new.name.as_str(), new.location.as_str());
+        let Some(key) = &new.idempotency else {
+            return self
+                .run(
+                    Target::Primary,
+                    &sql::CREATE_EVENT,
+                    &[
+                        &name,
+                        &new.date,
+                        &location,
+                        &total,
+                        &labels,
+                        &sizes,
+                        &store_rows,
+                    ],
+                    |found| {
+                        let row = found.first().ok_or_else(|| bad_data("no event inserted"))?;
+                        let id = rows::event_id(get(row, 0)?)?;
+                        Ok(Step::Done(CreateOutcome::Created(created(
+                            id,
+                            get(row, 1)?,
+                            get(row, 2)?,
+                        ))))
+                    },
+                )
+                .await;
+        };
+
+        let caller = key.caller.as_ref().map_or("", UserId::as_str);
+        let mut session = self.session(Target::Primary).await?;
+        let outcome = session
+            .run(
+                &sql::CREATE_EVENT_KEYED,
+                &[
+                    &name,
+                    &new.date,
+                    &location,
+                    &total,
+                    &labels,
+                    &sizes,
+                    &store_rows,
+                    &caller,
+                    &key.key,
+                    &key.fingerprint,
+                ],
+                |found| {
+                    let row = found.first().ok_or_else(|| bad_data("no row answered"))?;
+                    if let Some(id) = get::<Option<i64>>(row, 0)? {
+                        let id = rows::event_id(id)?;
+                        return Ok(Step::Done(Keyed::Created(created(
+                            id,
+                            get(row, 1)?,
+                            get(row, 2)?,
+                        ))));
+                    }
+                    match get::<Option<&str>>(row, 3)? {
+                        Some(fingerprint) if fingerprint == key.fingerprint => {
+                            Ok(Step::Done(Keyed::Replayed(rows::event_id(get(row, 4)?)?)))
+                        }
+                        Some(_) => Ok(Step::Done(Keyed::KeyReused)),
+                        // Claimed by a create that committed after our
+                        // snapshot: run again to read its key.
+                        None => Ok(Step::Rerun),
+                    }
+                },
+            )
+            .await?;
+        match outcome {
+            Keyed::Created(event) => Ok(CreateOutcome::Created(event)),
+            Keyed::KeyReused => Ok(CreateOutcome::KeyReused),
+            // Rare: read the event in the same call (same connection and
+            // deadline).
+            Keyed::Replayed(id) => {
+                session
+                    .run(&sql::EVENT, &[&id.get()], |found| match found.first() {
+                        Some(row) => Ok(Step::Done(CreateOutcome::Replayed(rows::event(row)?))),
+                        None => Err(bad_data("an idempotency key names an event that is gone")),
+                    })
+                    .await
+            }
+        }
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(event = %id))]
     async fn event(&self, id: EventId) -> Result<Option<Event>, StoreError> {
-        let Some(id) = int4(id) else {
-            return Ok(None);
+        let read = |found: Vec<tokio_postgres::Row>| {
+            found.first().map(rows::event).transpose().map(Step::Done)
         };
-        let client = self.client().await?;
-        let statement = client.prepare_cached(EVENT).await.map_err(errors::query)?;
-        let Some(row) = client
-            .query_opt(&statement, &[&id])
+        // Events never change, so a replica's copy is as good as the
+        // primary's; but it may not have a new one yet.
+        self.read_lagging(&sql::EVENT, &[&id.get()], read, Option::is_none)
             .await
-            .map_err(errors::query)?
-        else {
-            return Ok(None);
-        };
-        let total_seats: i32 = get(&row, 4)?;
-        Ok(Some(Event {
-            id: rows::event_id(get(&row, 0)?)?,
-            name: get(&row, 1)?,
-            date: get(&row, 2)?,
-            location: get(&row, 3)?,
-            total_seats: u32::try_from(total_seats)
-                .map_err(|_| bad_data("events.total_seats is negative"))?,
-            created_at: get(&row, 5)?,
-        }))
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(event = %hold.event, booking = %hold.id))]
     async fn confirm(&self, hold: &Hold) -> Result<ConfirmOutcome, StoreError> {
-        let event = int4(hold.event).ok_or_else(|| bad_data("hold of an event id beyond int4"))?;
-        let codes: Vec<String> = hold.seats.iter().map(|s| s.code().to_string()).collect();
-        let group: Uuid = hold.id.uuid();
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(CONFIRM)
-            .await
-            .map_err(errors::query)?;
-        let mut attempt = 1;
-        let found = loop {
-            match client
-                .query(&statement, &[&group, &event, &codes, &hold.user.as_str()])
-                .await
-            {
-                Ok(found) => break found,
-                // Lost to a confirm of the same seats that committed first,
-                // perhaps of this very hold: the re-run sees its rows.
-                Err(e) if errors::is_race(&e) && attempt < CONFIRM_ATTEMPTS => {
-                    tracing::debug!(attempt, "confirm raced another one; re-running");
-                    attempt += 1;
+        let seats = seat_params(&hold.seats)?;
+        let id: Uuid = hold.id.uuid();
+        self.run(
+            Target::Primary,
+            &sql::CONFIRM,
+            &[&id, &hold.event.get(), &seats, &hold.user.as_str()],
+            |found| {
+                let row = found.first().ok_or_else(|| bad_data("no row answered"))?;
+                match rows::found(row, 0, hold.id, hold.event)? {
+                    Found::Aborted => return Ok(Step::Done(ConfirmOutcome::Aborted)),
+                    Found::Booking(booking) => {
+                        return Ok(Step::Done(ConfirmOutcome::Existing(booking)))
+                    }
+                    Found::None => {}
                 }
-                Err(e) => return Err(errors::query(e)),
-            }
-        };
+                let taken = rows::seat_nos(&get::<Vec<i32>>(row, 4)?)?;
+                if !taken.is_empty() {
+                    // In the hold's order, as the client asked for them.
+                    let taken = hold
+                        .seats
+                        .iter()
+                        .copied()
+                        .filter(|s| taken.contains(s))
+                        .collect();
+                    return Ok(Step::Done(ConfirmOutcome::SeatsTaken(taken)));
+                }
+                let wanted = hold.seats.len() as i64;
+                if get::<i64>(row, 5)? != wanted {
+                    return Err(bad_data(
+                        "a hold names seats its event does not have, or one seat twice",
+                    ));
+                }
+                let Some(created_at) = get::<Option<DateTime<Utc>>>(row, 6)? else {
+                    // A confirm or settle of this hold committed after our
+                    // snapshot: run again to read what it decided.
+                    return Ok(Step::Rerun);
+                };
+                if get::<i64>(row, 7)? != wanted {
+                    return Err(bad_data("a confirm inserted fewer rows than seats"));
+                }
+                let mut seats = hold.seats.clone();
+                seats.sort_unstable();
+                Ok(Step::Done(ConfirmOutcome::Created(Booking {
+                    id: hold.id,
+                    event: hold.event,
+                    user: hold.user.clone(),
+                    status: BookingStatus::Confirmed,
+                    seats,
+                    created_at,
+                })))
+            },
+        )
+        .await
+    }
 
-        let kind = |row: &tokio_postgres::Row| get::<&str>(row, 0).map(|k| k.to_owned());
-        let mut existing = Vec::new();
-        let mut taken = Vec::new();
-        let mut created_at: Option<DateTime<Utc>> = None;
-        for row in found {
-            match kind(&row)?.as_str() {
-                "existing" => existing.push(row),
-                "taken" => taken.push(rows::seat_no(get(&row, 5)?)?),
-                _ => created_at = Some(get(&row, 4)?),
-            }
-        }
-        if let Some(booking) = rows::booking(hold.id, &existing, 1)? {
-            return Ok(ConfirmOutcome::Existing(booking));
-        }
-        if !taken.is_empty() {
-            // In the hold's order, as the client asked for them.
-            let seats = hold
-                .seats
-                .iter()
-                .copied()
-                .filter(|s| taken.contains(s))
-                .collect();
-            return Ok(ConfirmOutcome::SeatsTaken(seats));
-        }
-        let created_at =
-            created_at.ok_or_else(|| bad_data("a hold names seats its event does not have"))?;
-        Ok(ConfirmOutcome::Created(Booking {
-            id: hold.id,
-            event: hold.event,
-            user: hold.user.clone(),
-            status: BookingStatus::Confirmed,
-            seats: hold.seats.clone(),
-            created_at,
-        }))
+    #[tracing::instrument(level = "debug", skip_all, fields(event = %hold.event, booking = %hold.id))]
+    async fn settle(&self, hold: &Hold) -> Result<SettleOutcome, StoreError> {
+        let count =
+            i32::try_from(hold.seats.len()).map_err(|_| bad_data("a hold of too many seats"))?;
+        let id: Uuid = hold.id.uuid();
+        self.run(
+            Target::Primary,
+            &sql::SETTLE,
+            &[&id, &hold.event.get(), &hold.user.as_str(), &count],
+            |found| {
+                let row = found.first().ok_or_else(|| bad_data("no row answered"))?;
+                Ok(match rows::found(row, 0, hold.id, hold.event)? {
+                    Found::Aborted => Step::Done(SettleOutcome::Aborted),
+                    Found::Booking(b) if b.status == BookingStatus::Confirmed => {
+                        Step::Done(SettleOutcome::Booked(b))
+                    }
+                    Found::Booking(b) => Step::Done(SettleOutcome::Cancelled(b)),
+                    Found::None if get::<i64>(row, 4)? == 1 => Step::Done(SettleOutcome::Aborted),
+                    // A confirm of this hold committed after our snapshot:
+                    // run again to read its booking.
+                    Found::None => Step::Rerun,
+                })
+            },
+        )
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(booking = %id))]
     async fn booking(&self, id: HoldId) -> Result<Option<Booking>, StoreError> {
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(BOOKING)
-            .await
-            .map_err(errors::query)?;
-        let found = client
-            .query(&statement, &[&id.uuid()])
-            .await
-            .map_err(errors::query)?;
-        rows::booking(id, &found, 0)
+        self.run(Target::Primary, &sql::BOOKING, &[&id.uuid()], |found| {
+            one_booking(&found).map(Step::Done)
+        })
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(booking = %id))]
     async fn cancel(&self, id: HoldId) -> Result<CancelOutcome, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(CANCEL).await.map_err(errors::query)?;
-        let found = client
-            .query(&statement, &[&id.uuid()])
-            .await
-            .map_err(errors::query)?;
-        let Some(mut booking) = rows::booking(id, &found, 1)? else {
-            return Ok(CancelOutcome::NotFound);
-        };
-        let cancelled: i64 = get(&found[0], 0)?;
-        if cancelled == 0 {
-            return Ok(CancelOutcome::AlreadyCancelled(booking));
-        }
-        booking.status = BookingStatus::Cancelled;
-        Ok(CancelOutcome::Cancelled(booking))
+        self.run(Target::Primary, &sql::CANCEL, &[&id.uuid()], |found| {
+            let Some(mut booking) = one_booking(&found)? else {
+                return Ok(Step::Done(CancelOutcome::NotFound));
+            };
+            let cancelled_now = get::<i64>(&found[0], 6)? > 0;
+            // Read before the update; a concurrent cancel that won shows
+            // here as CONFIRMED, but it is cancelled now either way.
+            booking.status = BookingStatus::Cancelled;
+            Ok(Step::Done(if cancelled_now {
+                CancelOutcome::Cancelled(booking)
+            } else {
+                CancelOutcome::AlreadyCancelled(booking)
+            }))
+        })
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn unbooks_due(
+        &self,
+        older_than: Duration,
+        limit: u32,
+    ) -> Result<Vec<Booking>, StoreError> {
+        self.run(
+            Target::Primary,
+            &sql::UNBOOKS_DUE,
+            // Capped at a century, which Postgres' intervals can hold.
+            &[
+                &older_than.as_secs_f64().min(100.0 * 365.25 * 86_400.0),
+                &i64::from(limit),
+            ],
+            |found| {
+                found
+                    .iter()
+                    .map(|row| rows::booking(row, 0))
+                    .collect::<Result<_, _>>()
+                    .map(Step::Done)
+            },
+        )
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(booking = %id))]
+    async fn unbooked(&self, id: HoldId) -> Result<(), StoreError> {
+        self.run(Target::Primary, &sql::UNBOOKED, &[&id.uuid()], |_| {
+            Ok(Step::Done(()))
+        })
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(event = %event))]
     async fn booked_seats(&self, event: EventId) -> Result<Vec<(SeatNo, HoldId)>, StoreError> {
-        let Some(event) = int4(event) else {
-            return Ok(Vec::new());
-        };
-        let client = self.client().await?;
-        let statement = client
-            .prepare_cached(BOOKED_SEATS)
-            .await
-            .map_err(errors::query)?;
-        let found = client
-            .query(&statement, &[&event])
-            .await
-            .map_err(errors::query)?;
-        found
-            .iter()
-            .map(|row| {
-                let seat = rows::seat_no(get(row, 0)?)?;
-                Ok((seat, HoldId::from_uuid(get(row, 1)?)))
-            })
-            .collect()
+        self.run(
+            Target::Primary,
+            &sql::BOOKED_SEATS,
+            &[&event.get()],
+            |found| {
+                found
+                    .iter()
+                    .map(|row| {
+                        let seat = rows::seat_no(get(row, 0)?)?;
+                        Ok((seat, HoldId::from_uuid(get(row, 1)?)))
+                    })
+                    .collect::<Result<_, _>>()
+                    .map(Step::Done)
+            },
+        )
+        .await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all)]
+    async fn user_bookings(
+        &self,
+        user: &UserId,
+        cursor: Option<BookingCursor>,
+        limit: u32,
+    ) -> Result<BookingPage, StoreError> {
+        let before = cursor.map(|c| c.created_at);
+        let before_id = cursor.map(|c| c.id.uuid());
+        self.read_lagging(
+            &sql::USER_BOOKINGS,
+            &[&user.as_str(), &before, &before_id, &i64::from(limit)],
+            |found| {
+                let bookings = found
+                    .iter()
+                    .map(|row| rows::booking(row, 0))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let next = (bookings.len() == limit as usize)
+                    .then(|| bookings.last().map(BookingCursor::after))
+                    .flatten();
+                Ok(Step::Done(BookingPage { bookings, next }))
+            },
+            |_| false,
+        )
+        .await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
     async fn info(&self) -> Result<StoreInfo, StoreError> {
-        let client = self.client().await?;
-        let statement = client.prepare_cached(INFO).await.map_err(errors::query)?;
-        let row = client
-            .query_one(&statement, &[])
-            .await
-            .map_err(errors::query)?;
-        let version: &str = get(&row, 0)?;
-        Ok(StoreInfo {
-            version: short_version(version),
-            current_time: get(&row, 1)?,
+        self.run(Target::Primary, &sql::INFO, &[], |found| {
+            let row = found.first().ok_or_else(|| bad_data("no row answered"))?;
+            let version: &str = get(row, 0)?;
+            Ok(Step::Done(StoreInfo {
+                version: short_version(version),
+                current_time: get(row, 1)?,
+            }))
         })
+        .await
     }
+}
+
+impl PostgresRepo {
+    /// A read that may lag: from the replica when there is one, and from
+    /// the primary when the replica is unavailable or its answer is one
+    /// that `again_on_primary` says a lagging replica may give wrongly.
+    async fn read_lagging<T>(
+        &self,
+        statement: &Statement,
+        params: &[&(dyn ToSql + Sync)],
+        read: impl FnMut(Vec<tokio_postgres::Row>) -> Result<Step<T>, StoreError> + Copy,
+        again_on_primary: impl Fn(&T) -> bool,
+    ) -> Result<T, StoreError> {
+        if !self.has_replica() {
+            return self.run(Target::Primary, statement, params, read).await;
+        }
+        match self.run(Target::Replica, statement, params, read).await {
+            Ok(value) if !again_on_primary(&value) => return Ok(value),
+            Ok(_) => {}
+            Err(error @ StoreError::Unavailable { .. }) => {
+                tracing::warn!(error = %error, "the read replica failed; reading the primary");
+            }
+            Err(error) => return Err(error),
+        }
+        self.run(Target::Primary, statement, params, read).await
+    }
+}
+
+/// What the keyed create found.
+enum Keyed {
+    Created(Event),
+    Replayed(EventId),
+    KeyReused,
+}
+
+/// The one booking with an id, if any. Ids are UUIDs, unique in practice;
+/// two groups with one id (in two events) would be data we cannot answer
+/// for.
+fn one_booking(found: &[tokio_postgres::Row]) -> Result<Option<Booking>, StoreError> {
+    match found {
+        [] => Ok(None),
+        [row] => rows::booking(row, 0).map(Some),
+        _ => Err(bad_data("a booking id is used in two events")),
+    }
+}
+
+/// Seat numbers as the statements take them.
+fn seat_params(seats: &[SeatNo]) -> Result<Vec<i32>, StoreError> {
+    seats
+        .iter()
+        .map(|s| i32::try_from(s.get()).map_err(|_| bad_data("a seat number beyond int4")))
+        .collect()
 }
 
 /// "PostgreSQL 15.19 (Debian ...) on x86_64-pc-linux-gnu, compiled by ..."

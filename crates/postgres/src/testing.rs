@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::PostgresRepo;
+use crate::{PostgresOptions, PostgresRepo};
 
 /// The variable naming the server to create test databases on.
 pub const URL_ENV: &str = "BOOKING_TEST_PG_URL";
@@ -19,6 +19,24 @@ pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const HOW_TO_START: &str = "start the local server with \
     `pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`, \
     or point BOOKING_TEST_PG_URL at one";
+
+/// The repo's statements by name, for tests of their plans.
+pub fn statements() -> Vec<(&'static str, &'static str)> {
+    use crate::sql;
+    vec![
+        ("create_event", sql::CREATE_EVENT.sql),
+        ("create_event_keyed", sql::CREATE_EVENT_KEYED.sql),
+        ("event", sql::EVENT.sql),
+        ("confirm", sql::CONFIRM.sql),
+        ("settle", sql::SETTLE.sql),
+        ("booking", sql::BOOKING.sql),
+        ("cancel", sql::CANCEL.sql),
+        ("unbooks_due", sql::UNBOOKS_DUE.sql),
+        ("unbooked", sql::UNBOOKED.sql),
+        ("booked_seats", sql::BOOKED_SEATS.sql),
+        ("user_bookings", sql::USER_BOOKINGS.sql),
+    ]
+}
 
 /// A database of its own for one test, with a [`PostgresRepo`] on it
 /// (what this derefs to). Dropping it drops the database.
@@ -63,7 +81,7 @@ impl TestDatabase {
             panic!("creating test database {name}: {}", error_chain(&e));
         }
         let url = with_database(&admin_url, &name);
-        let repo = PostgresRepo::connect(&url, 8)
+        let repo = PostgresRepo::connect(&url, Self::options())
             .unwrap_or_else(|e| panic!("{URL_ENV} is not a valid URL: {e}"));
         Self {
             name,
@@ -71,6 +89,25 @@ impl TestDatabase {
             url,
             repo,
         }
+    }
+
+    /// The options of the database's own repo: the defaults, with a pool
+    /// of 8.
+    pub fn options() -> PostgresOptions {
+        PostgresOptions {
+            pool_size: 8,
+            ..PostgresOptions::default()
+        }
+    }
+
+    /// Another repo on this database, e.g. with shorter timeouts. It is
+    /// not closed when the database is dropped (the drop forces its
+    /// connections off).
+    ///
+    /// # Panics
+    /// When the URL is not valid, which `create` already ruled out.
+    pub fn repo_with(&self, options: PostgresOptions) -> PostgresRepo {
+        PostgresRepo::connect(&self.url, options).expect("the test database's URL is valid")
     }
 
     /// The database's URL, e.g. for an app under test to connect to.
