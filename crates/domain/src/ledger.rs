@@ -69,7 +69,7 @@ impl Default for LedgerConfig {
             pending_grace: Duration::from_secs(30),
             load_wait: Duration::from_secs(5),
             load_lease: Duration::from_secs(30),
-            load_chunk: 5_000,
+            load_chunk: 2_000,
             keep_after_event: Duration::from_secs(7 * 24 * 3600),
             unbook_retry_after: Duration::from_secs(2),
         }

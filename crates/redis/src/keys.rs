@@ -45,6 +45,11 @@
 //! - `local`: the fence's node-local mark: the run_id of the server that
 //!   stamped the mirror, written with `redis.set_repl(redis.REPL_NONE)`,
 //!   so neither replicas nor the AOF ever get it.
+//! - `feed`: a stream of seat changes (fields `s` seats "1,2", `t` the new
+//!   state, `b`/`h` booked and held counts after it), appended only while
+//!   the event is watched (meta `w`) and trimmed to about 10,000 entries;
+//!   meta `ep` is its epoch, bumped by every load and every lapsed watch.
+//!   It exists only while watched, and then always with the TTL.
 //!
 //! Hashes, sets and sorted sets keep one placeholder member, the empty
 //! string (no seat, hold id or user id is empty; sorted sets score it
@@ -141,12 +146,13 @@ pub enum Part {
     Unbooked,
     Lock,
     Local,
+    Feed,
 }
 
 impl Part {
     /// Every part, in `KEYS` order: `scripts/lib/common.lua` names
-    /// `KEYS[1]..KEYS[11]` in this order.
-    pub const ALL: [Part; 11] = [
+    /// `KEYS[1]..KEYS[12]` in this order.
+    pub const ALL: [Part; 12] = [
         Part::Meta,
         Part::State,
         Part::Booked,
@@ -158,6 +164,7 @@ impl Part {
         Part::Unbooked,
         Part::Lock,
         Part::Local,
+        Part::Feed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -173,6 +180,7 @@ impl Part {
             Part::Unbooked => "unbooked",
             Part::Lock => "lock",
             Part::Local => "local",
+            Part::Feed => "feed",
         }
     }
 }

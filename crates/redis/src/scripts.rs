@@ -18,6 +18,7 @@ macro_rules! script {
     ($($file:literal),+) => {
         concat!(
             include_str!("scripts/lib/common.lua"),
+            include_str!("scripts/lib/feed.lua"),
             include_str!("scripts/lib/holds.lua"),
             include_str!("scripts/lib/ttl.lua"),
             include_str!("scripts/lib/fence.lua"),
@@ -47,6 +48,8 @@ pub(crate) struct Scripts {
     pub begin_load: Script,
     pub load_booked: Script,
     pub finish_load: Script,
+    pub watch: Script,
+    pub changes: Script,
 }
 
 impl Scripts {
@@ -66,6 +69,8 @@ impl Scripts {
             begin_load: Script::new(script!("scripts/begin_load.lua")),
             load_booked: Script::new(script!("scripts/load_booked.lua")),
             finish_load: Script::new(script!("scripts/finish_load.lua")),
+            watch: Script::new(script!("scripts/watch.lua")),
+            changes: Script::new(script!("scripts/changes.lua")),
         }
     }
 }

@@ -4,6 +4,7 @@
 //! (the confirm steps and unbook), `mirror` (counts, seat map, loads).
 
 mod confirm;
+mod feed;
 mod holds;
 mod mirror;
 
@@ -14,7 +15,7 @@ use async_trait::async_trait;
 use booking_domain::{
     BeginConfirm, BeginLoad, EventId, ExtendOutcome, Hold, HoldId, HoldRequest, HoldStore,
     LoadStep, LoadToken, Mirror, MirrorSpec, ReleaseOutcome, ReserveOutcome, SeatCounts, SeatMap,
-    SeatNo, StoreError, StoreInfo, UserId,
+    SeatNo, StoreError, StoreInfo, UserId, FeedPosition, FeedRead, WatchStart,
 };
 use chrono::DateTime;
 use redis::{RedisError, Script, ScriptInvocation, Value};
@@ -221,6 +222,20 @@ impl HoldStore for RedisHoldStore {
         older_than: Duration,
     ) -> Result<Vec<Hold>, StoreError> {
         self.stale_confirms(event, older_than).await
+    }
+
+    async fn watch(&self, event: EventId, ttl: Duration) -> Result<Mirror<WatchStart>, StoreError> {
+        self.start_watching(event, ttl).await
+    }
+
+    async fn changes(
+        &self,
+        event: EventId,
+        after: FeedPosition,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<Mirror<FeedRead>, StoreError> {
+        self.read_changes(event, after, limit, ttl).await
     }
 
     async fn begin_load(

@@ -113,6 +113,7 @@ pub async fn positions_the_feed_cannot_continue_from_are_gaps(store: &dyn HoldSt
     let start = watch(store, e).await;
     held(store, e, "alice", &[1]).await;
     let from_the_future = FeedPosition {
+        at: start.position.at + 3_600_000,
         seq: start.position.seq + 1_000,
         ..start.position
     };

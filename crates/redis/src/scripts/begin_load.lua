@@ -27,13 +27,20 @@ redis.call('SET', LOCK, token, 'PX', lease)
 if redis.call('EXISTS', META) == 0 then
   -- No mirror: start from nothing. Keys left over without `meta` (a
   -- half-expired mirror) must not count.
-  redis.call('DEL', STATE, BOOKED, OWNERS, HOLDS, EXP, PENDING, USERS, UNBOOKED, LOCAL)
+  redis.call('DEL', STATE, BOOKED, OWNERS, HOLDS, EXP, PENDING, USERS, UNBOOKED, LOCAL, FEED)
 else
   purge(now)
 end
 local until_ms = math.max(tonumber(ARGV[5]), now + MIN_KEEP)
 redis.call('HSET', META, 'st', 'loading', 'tok', token, 'n', n, 'rows', ARGV[4],
            'until', until_ms, 'idle', ARGV[6])
+
+-- Any seat may change now without a feed entry: watchers start over, and
+-- nothing is recorded until one watches again (a feed is only kept, with
+-- its TTL, for as long as someone watches).
+redis.call('HINCRBY', META, 'ep', 1)
+redis.call('HDEL', META, 'w')
+redis.call('DEL', FEED)
 
 -- Authoritative: booked seats come only from this load's chunks and from
 -- confirms finished while it runs.

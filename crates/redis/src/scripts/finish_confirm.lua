@@ -24,12 +24,19 @@ local h = rec and parse_hold(rec)
 if h then
   users_of[id] = h.user
 end
+local newly = {}
 for i = 2, #ARGV do
+  if redis.call('HGET', BOOKED, ARGV[i]) ~= id then
+    newly[#newly + 1] = ARGV[i]
+  end
   book(tonumber(ARGV[i]), id, n, users_of)
 end
+record(now, newly, 'booked')
 if h then
   -- Seats of the record not in the booking (none, normally) go free.
-  user_lost(h.user, free_owned(id, h.seats))
+  local freed = {}
+  user_lost(h.user, free_owned(id, h.seats, freed))
+  record(now, freed, 'available')
   redis.call('HDEL', HOLDS, id)
 end
 redis.call('ZREM', EXP, id)

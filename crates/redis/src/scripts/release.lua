@@ -21,7 +21,9 @@ end
 if h.user ~= user then
   return 'not_owner'
 end
-user_lost(h.user, free_owned(id, h.seats))
+local freed = {}
+user_lost(h.user, free_owned(id, h.seats, freed))
+record(now, freed, 'available')
 redis.call('HDEL', HOLDS, id)
 redis.call('ZREM', EXP, id)
 keep_alive(now, redis.call('HGET', META, 'due'), false)

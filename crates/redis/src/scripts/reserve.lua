@@ -73,6 +73,7 @@ redis.call('HSET', HOLDS, id, hold_record({ user = user, created = now, expiry =
                                             since = '', seats = table.concat(seats, ',') }))
 redis.call('ZADD', EXP, expiry, id)
 redis.call('HINCRBY', USERS, user, k)
+record(now, seats, 'held', m[6])
 keep_alive(now, m[5], false)
 
 if kind == 's' then

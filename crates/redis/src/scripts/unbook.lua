@@ -16,17 +16,18 @@ if not m[1] then
 end
 local now = clock()
 purge(now)
-local freed = 0
+local freed = {}
 for i = 2, #ARGV do
   local seat = ARGV[i]
   if redis.call('HGET', BOOKED, seat) == booking then
     redis.call('HDEL', BOOKED, seat)
     redis.call('SETRANGE', STATE, seat - 1, '0')
-    freed = freed + 1
+    freed[#freed + 1] = seat
   end
 end
+record(now, freed, 'available')
 if m[1] == 'loading' then
   redis.call('SADD', UNBOOKED, booking)
 end
 keep_alive(now, m[2], false)
-return freed
+return #freed

@@ -40,19 +40,7 @@ impl RedisHoldStore {
         let value = self.run(&call).await?;
         let reply = Reply::parse("seat_map", &value)?;
         match reply.status() {
-            b"map" => {
-                let states = reply
-                    .bytes(0)?
-                    .iter()
-                    .map(|byte| match byte {
-                        b'0' => Ok(SeatState::Available),
-                        b'1' => Ok(SeatState::Held),
-                        b'2' => Ok(SeatState::Booked),
-                        _ => Err(reply.unexpected()),
-                    })
-                    .collect::<Result<_, _>>()?;
-                Ok(Mirror::Ready(SeatMap { states }))
-            }
+            b"map" => Ok(Mirror::Ready(seat_states(&reply, 0)?)),
             b"not_loaded" => Ok(Mirror::NotLoaded),
             _ => Err(reply.unexpected()),
         }
@@ -127,4 +115,20 @@ impl RedisHoldStore {
             _ => Err(reply.unexpected()),
         }
     }
+}
+
+/// A seat map from a reply's packed state string: one byte per seat in
+/// venue order, '0' available, '1' held or pending, '2' booked.
+pub(super) fn seat_states(reply: &Reply<'_>, i: usize) -> Result<SeatMap, StoreError> {
+    let states = reply
+        .bytes(i)?
+        .iter()
+        .map(|byte| match byte {
+            b'0' => Ok(SeatState::Available),
+            b'1' => Ok(SeatState::Held),
+            b'2' => Ok(SeatState::Booked),
+            _ => Err(reply.unexpected()),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(SeatMap { states })
 }

@@ -1,4 +1,4 @@
-//! Loading a sold-out 100,000-seat event in chunks of 5,000 (as the ledger
+//! Loading a sold-out 100,000-seat event in chunks of 2,000 (as the ledger
 //! does) never blocks Redis for long: every script call takes under 50 ms
 //! of the server's command thread, measured on a private server from the
 //! thread's own CPU time (SLOWLOG's wall times are printed too: on this
@@ -14,7 +14,7 @@ use crate::helpers::{counted, counts, LONG};
 use crate::private_server::PrivateRedis;
 
 const SEATS: u32 = 100_000;
-const CHUNK: usize = 5_000;
+const CHUNK: usize = 2_000;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sold_out_event_of_100_000_seats_loads_in_calls_under_50_ms() {

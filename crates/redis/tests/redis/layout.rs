@@ -72,6 +72,8 @@ async fn every_key_of_an_event_carries_the_idle_ttl() {
     let store = store_with_idle(&prefix, idle).await;
     let e = event(1);
     load(&store, e, 10, &[]).await;
+    // Watched, so the change feed exists and records what follows.
+    store.watch(e, Duration::from_secs(60)).await.unwrap();
     let booked = book(&store, e, "alice", &[1]).await;
     let held = hold(&store, e, "bob", &[2]).await;
     store.release(e, held.id, &user("bob")).await.unwrap();
@@ -133,6 +135,7 @@ async fn a_mirror_kept_past_its_keep_until_still_lives_a_minute() {
     };
     store.begin_load(e, token, &spec).await.unwrap();
     store.finish_load(e, token).await.unwrap();
+    store.watch(e, Duration::from_secs(60)).await.unwrap();
     assert_eq!(counts(&store, e).await, counted(0, 0));
     let r = request(e, "alice", &[1], LONG);
     assert!(matches!(

@@ -1,8 +1,9 @@
 -- lib/common.lua, prepended to every script: the event's keys, in the one
 -- order EventKeys::all() writes them (every script gets all of them, so it
 -- may touch any and still run on Redis Cluster), and the server's clock.
-local META, STATE, BOOKED, OWNERS, HOLDS, EXP, PENDING, USERS, UNBOOKED, LOCK, LOCAL =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local META, STATE, BOOKED, OWNERS, HOLDS, EXP, PENDING, USERS, UNBOOKED, LOCK, LOCAL, FEED =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11],
+  KEYS[12]
 
 -- The placeholder member that keeps hashes, sets and sorted sets in being
 -- (with their TTL) when empty: no seat, hold id or user id is ''.

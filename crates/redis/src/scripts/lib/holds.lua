@@ -22,14 +22,15 @@ local function user_lost(user, k)
 end
 
 -- Frees the seats hold `id` still owns (a load or a confirm may have booked
--- some from under it) and answers how many.
-local function free_owned(id, seats)
+-- some from under it), adds them to `out`, and answers how many.
+local function free_owned(id, seats, out)
   local freed = 0
   for seat in string.gmatch(seats, '%d+') do
     if redis.call('HGET', OWNERS, seat) == id then
       redis.call('HDEL', OWNERS, seat)
       redis.call('SETRANGE', STATE, seat - 1, '0')
       freed = freed + 1
+      out[#out + 1] = seat
     end
   end
   return freed
@@ -43,15 +44,17 @@ local function purge(now)
   if #expired == 0 then
     return
   end
+  local freed = {}
   for _, id in ipairs(expired) do
     local rec = redis.call('HGET', HOLDS, id)
     if rec then
       local h = parse_hold(rec)
-      user_lost(h.user, free_owned(id, h.seats))
+      user_lost(h.user, free_owned(id, h.seats, freed))
       redis.call('HDEL', HOLDS, id)
     end
   end
   redis.call('ZREMRANGEBYSCORE', EXP, '-inf', now)
+  record(now, freed, 'available')
 end
 
 -- Marks `seat` booked by `booking`. Booked wins: whichever hold owned the

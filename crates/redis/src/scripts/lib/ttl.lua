@@ -20,7 +20,7 @@ local function keep_alive(now, due, force)
     -- Past `until`: the keys already expire by then; never cut them short.
     return
   end
-  for _, key in ipairs({ META, STATE, BOOKED, OWNERS, HOLDS, EXP, PENDING, USERS, UNBOOKED }) do
+  for _, key in ipairs({ META, STATE, BOOKED, OWNERS, HOLDS, EXP, PENDING, USERS, UNBOOKED, FEED }) do
     redis.call('PEXPIREAT', key, at)
   end
   -- LOCAL is never replicated nor written to the AOF, its TTL neither.
