@@ -9,15 +9,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use booking_domain::{LedgerConfig, Limits};
+use booking_postgres::PostgresOptions;
 
 use crate::live::LiveConfig;
 use config::{Config, Environment, File, FileFormat};
 use serde::Deserialize;
-
-/// How long a call may wait for a pooled Postgres connection, and how much
-/// longer than the statement timeout the client waits for an answer.
-const POOL_WAIT_MS: u64 = 3_000;
-const CLIENT_MARGIN_MS: u64 = 1_000;
 
 /// The copies compiled into the binary, used when no `config/` directory is
 /// found next to where it runs, so a lone binary still starts.
@@ -127,10 +123,18 @@ pub struct PostgresSettings {
     /// A connection URL; it may carry a password, so it is never logged.
     pub url: Secret,
     pub pool_size: usize,
-    /// The server cancels a statement running longer than this.
+    /// How long a call waits for a free pooled connection.
+    pub pool_wait_ms: u64,
+    /// How long opening a connection may take.
+    pub connect_timeout_ms: u64,
+    /// The server cancels a statement running longer than this; the client
+    /// gives up on the server a second later.
     pub statement_timeout_ms: u64,
     /// The server cancels a statement waiting this long for a lock.
     pub lock_timeout_ms: u64,
+    /// A streaming replica for reads that may lag a little (a user's
+    /// bookings, event details); empty reads everything from `url`.
+    pub read_url: Secret,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -353,18 +357,22 @@ impl Settings {
             "ledger.load_chunk must be at least 1 and ledger.maintenance_interval_ms at least 10",
         )?;
         rule(
-            self.postgres.statement_timeout_ms >= 100 && self.postgres.lock_timeout_ms >= 10,
-            "postgres.statement_timeout_ms must be at least 100 and postgres.lock_timeout_ms at least 10",
+            self.postgres.statement_timeout_ms >= 10
+                && self.postgres.lock_timeout_ms >= 10
+                && self.postgres.pool_wait_ms >= 10
+                && self.postgres.connect_timeout_ms >= 10,
+            "postgres timeouts must be at least 10 ms",
         )?;
         // A confirm presumed dead must really be dead: its Postgres call can
-        // wait for a pooled connection, then run until the client gives up
-        // on it. Settling it sooner could free seats a late commit books.
-        let longest_call_ms = POOL_WAIT_MS + self.postgres.statement_timeout_ms + CLIENT_MARGIN_MS;
+        // wait for a connection, then run until the client gives up on it.
+        // Settling it sooner would fence out a confirm still under way.
+        let longest_call = self.postgres().checkout_timeout() + self.postgres().client_timeout();
         rule(
-            self.holds.pending_grace_seconds * 1000 >= 2 * longest_call_ms,
+            Duration::from_secs(self.holds.pending_grace_seconds) >= 2 * longest_call,
             &format!(
                 "holds.pending_grace_seconds must be at least twice the longest Postgres call \
-                 ({longest_call_ms} ms: pool wait + postgres.statement_timeout_ms + margin)"
+                 ({} ms: postgres.pool_wait_ms + connect_timeout_ms + statement_timeout_ms + 1 s)",
+                longest_call.as_millis()
             ),
         )?;
         rule(
@@ -392,6 +400,21 @@ impl Settings {
             hold_ttl: Duration::from_secs(self.holds.ttl_seconds),
             hold_max_total: Duration::from_secs(self.holds.max_total_seconds),
             max_page_size: self.limits.max_page_size,
+        }
+    }
+
+    /// The Postgres adapter's options.
+    pub fn postgres(&self) -> PostgresOptions {
+        let ms = Duration::from_millis;
+        let read_url = self.postgres.read_url.expose();
+        PostgresOptions {
+            pool_size: self.postgres.pool_size,
+            pool_wait_timeout: ms(self.postgres.pool_wait_ms),
+            connect_timeout: ms(self.postgres.connect_timeout_ms),
+            statement_timeout: ms(self.postgres.statement_timeout_ms),
+            lock_timeout: ms(self.postgres.lock_timeout_ms),
+            read_url: (!read_url.is_empty()).then(|| read_url.to_owned()),
+            ..PostgresOptions::default()
         }
     }
 

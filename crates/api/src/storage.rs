@@ -7,7 +7,7 @@ use anyhow::Context;
 use booking_domain::{BookingRepo, BookingService, HoldStore, StoreError};
 use booking_memory::{MemoryBookingRepo, MemoryHoldStore};
 use booking_postgres::PostgresRepo;
-use booking_redis::RedisHoldStore;
+use booking_redis::{RedisHoldStore, RedisOptions};
 
 use crate::settings::{Settings, Storage};
 
@@ -26,14 +26,16 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<BookingService> {
             Arc::new(MemoryBookingRepo::new()),
         ),
         Storage::PostgresRedis => {
-            let repo =
-                PostgresRepo::connect(settings.postgres.url.expose(), settings.postgres.pool_size)
-                    .context("postgres.url is not a valid Postgres URL")?;
+            let repo = PostgresRepo::connect(settings.postgres.url.expose(), settings.postgres())
+                .context("postgres.url (or read_url) is not a valid Postgres URL")?;
             migrate(&repo).await?;
-            let holds = RedisHoldStore::connect(
+            let holds = RedisHoldStore::connect_with(
                 settings.redis.url.expose(),
                 &settings.redis.key_prefix,
                 settings.redis.pool_size,
+                RedisOptions {
+                    idle_ttl: Duration::from_secs(settings.redis.mirror_idle_seconds),
+                },
             )
             .context("redis.url is not a valid Redis URL")?;
             // Redis is not needed to start: while it is down, requests that
