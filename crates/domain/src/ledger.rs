@@ -144,11 +144,16 @@ impl SeatLedger {
         Fut: std::future::Future<Output = Result<Mirror<T>, StoreError>>,
     {
         // A load can be undone before this request gets its turn (the
-        // store lost its data again); a few rounds, then give up honestly.
-        for _ in 0..3 {
+        // store lost its data again); a few rounds, then give up honestly,
+        // without a last load that nobody would ask.
+        const ROUNDS: usize = 3;
+        for round in 1..=ROUNDS {
             match op().await? {
                 Mirror::Ready(answer) => return Ok(answer),
-                Mirror::NotLoaded => self.loads.ensure(self, event, false).await?,
+                Mirror::NotLoaded if round < ROUNDS => {
+                    self.loads.ensure(self, event, false).await?
+                }
+                Mirror::NotLoaded => {}
             }
         }
         Err(StoreError::unavailable(
