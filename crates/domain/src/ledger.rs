@@ -314,7 +314,9 @@ impl SeatLedger {
     pub async fn cancel(&self, id: HoldId) -> Result<Cancellation, StoreError> {
         match self.repo.cancel(id).await? {
             CancelOutcome::Cancelled(booking) => {
-                self.unbook(booking.event, id, &booking.seats).await;
+                if let Err(error) = self.unbook(booking.event, id, &booking.seats).await {
+                    warn!(event = %booking.event, booking = %id, error = %error, "cancelled, but the seats are not freed yet; retrying later");
+                }
                 Ok(Cancellation::Cancelled)
             }
             CancelOutcome::AlreadyCancelled(_) => Ok(Cancellation::AlreadyCancelled),
@@ -323,16 +325,15 @@ impl SeatLedger {
     }
 
     /// Frees a cancelled booking's seats in the mirror and takes it off the
-    /// repo's queue. On failure it stays queued for `maintain`.
-    async fn unbook(&self, event: EventId, id: HoldId, seats: &[SeatNo]) {
-        if let Err(error) = self.holds.unbook(event, id, seats).await {
-            warn!(%event, booking = %id, error = %error, "cancelled, but the seats are not freed yet; retrying later");
-            return;
-        }
+    /// repo's queue. If the mirror's step fails it stays queued for
+    /// `maintain`.
+    async fn unbook(&self, event: EventId, id: HoldId, seats: &[SeatNo]) -> Result<(), StoreError> {
+        self.holds.unbook(event, id, seats).await?;
         if let Err(error) = self.repo.unbooked(id).await {
             // Harmless: the queued unbook runs again and changes nothing.
             warn!(%event, booking = %id, error = %error, "could not dequeue a done unbook");
         }
+        Ok(())
     }
 
     /// Marks a durable booking in the mirror. If the store fails, the seats
@@ -396,8 +397,13 @@ impl SeatLedger {
         {
             Ok(due) => {
                 for booking in due {
-                    self.unbook(booking.event, booking.id, &booking.seats).await;
-                    report.unbooked += 1;
+                    match self.unbook(booking.event, booking.id, &booking.seats).await {
+                        Ok(()) => report.unbooked += 1,
+                        Err(error) => {
+                            warn!(event = %booking.event, booking = %booking.id, error = %error, "could not free a cancelled booking's seats; retrying later");
+                            report.failures += 1;
+                        }
+                    }
                 }
             }
             Err(error) => {
