@@ -381,13 +381,10 @@ impl SeatLedger {
             .drain()
             .collect();
         for event in events {
-            match self.settle_event(event).await {
-                Ok(settled) => report.settled += settled,
-                Err(error) => {
-                    warn!(%event, error = %error, "could not settle stale confirms");
-                    report.failures += 1;
-                    self.settle_soon(event);
-                }
+            if let Err(error) = self.settle_event(event, &mut report).await {
+                warn!(%event, error = %error, "could not list stale confirms");
+                report.failures += 1;
+                self.settle_soon(event);
             }
         }
         match self
@@ -415,23 +412,44 @@ impl SeatLedger {
     }
 
     /// Settles the confirms of one event pending for longer than the
-    /// grace: the repo decides, with a fence a late commit cannot pass.
-    async fn settle_event(&self, event: EventId) -> Result<usize, StoreError> {
+    /// grace. One that fails is tried again next time and does not hold
+    /// up the others.
+    async fn settle_event(
+        &self,
+        event: EventId,
+        report: &mut MaintenanceReport,
+    ) -> Result<(), StoreError> {
         let stale = self
             .holds
             .stale_pending(event, self.config.pending_grace)
             .await?;
         for hold in &stale {
-            match self.repo.settle(hold).await? {
-                SettleOutcome::Booked(_) => self.holds.finish_confirm(hold).await?,
-                SettleOutcome::Cancelled(_) | SettleOutcome::Aborted => {
-                    self.holds.abort_confirm(event, hold.id).await?;
-                    self.holds.release(event, hold.id, &hold.user).await?;
+            match self.settle(hold).await {
+                Ok(()) => {
+                    info!(%event, hold = %hold.id, "settled a stale confirm");
+                    report.settled += 1;
+                }
+                Err(error) => {
+                    warn!(%event, hold = %hold.id, error = %error, "could not settle a stale confirm");
+                    report.failures += 1;
+                    self.settle_soon(event);
                 }
             }
-            info!(%event, hold = %hold.id, "settled a stale confirm");
         }
-        Ok(stale.len())
+        Ok(())
+    }
+
+    /// Settles one confirm: the repo decides, with a fence a late commit
+    /// cannot pass, and the mirror follows.
+    async fn settle(&self, hold: &Hold) -> Result<(), StoreError> {
+        match self.repo.settle(hold).await? {
+            SettleOutcome::Booked(_) => self.holds.finish_confirm(hold).await,
+            SettleOutcome::Cancelled(_) | SettleOutcome::Aborted => {
+                self.holds.abort_confirm(hold.event, hold.id).await?;
+                self.holds.release(hold.event, hold.id, &hold.user).await?;
+                Ok(())
+            }
+        }
     }
 }
 
