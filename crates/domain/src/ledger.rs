@@ -145,11 +145,16 @@ impl SeatLedger {
         Fut: std::future::Future<Output = Result<Mirror<T>, StoreError>>,
     {
         // A load can be undone before this request gets its turn (the
-        // store lost its data again); a few rounds, then give up honestly.
-        for _ in 0..3 {
+        // store lost its data again); a few rounds, then give up honestly,
+        // without a last load that nobody would ask.
+        const ROUNDS: usize = 3;
+        for round in 1..=ROUNDS {
             match op().await? {
                 Mirror::Ready(answer) => return Ok(answer),
-                Mirror::NotLoaded => self.loads.ensure(self, event, false).await?,
+                Mirror::NotLoaded if round < ROUNDS => {
+                    self.loads.ensure(self, event, false).await?
+                }
+                Mirror::NotLoaded => {}
             }
         }
         Err(StoreError::unavailable(
@@ -329,7 +334,9 @@ impl SeatLedger {
     pub async fn cancel(&self, id: HoldId) -> Result<Cancellation, StoreError> {
         match self.repo.cancel(id).await? {
             CancelOutcome::Cancelled(booking) => {
-                self.unbook(booking.event, id, &booking.seats).await;
+                if let Err(error) = self.unbook(booking.event, id, &booking.seats).await {
+                    warn!(event = %booking.event, booking = %id, error = %error, "cancelled, but the seats are not freed yet; retrying later");
+                }
                 Ok(Cancellation::Cancelled)
             }
             CancelOutcome::AlreadyCancelled(_) => Ok(Cancellation::AlreadyCancelled),
@@ -338,16 +345,15 @@ impl SeatLedger {
     }
 
     /// Frees a cancelled booking's seats in the mirror and takes it off the
-    /// repo's queue. On failure it stays queued for `maintain`.
-    async fn unbook(&self, event: EventId, id: HoldId, seats: &[SeatNo]) {
-        if let Err(error) = self.holds.unbook(event, id, seats).await {
-            warn!(%event, booking = %id, error = %error, "cancelled, but the seats are not freed yet; retrying later");
-            return;
-        }
+    /// repo's queue. If the mirror's step fails it stays queued for
+    /// `maintain`.
+    async fn unbook(&self, event: EventId, id: HoldId, seats: &[SeatNo]) -> Result<(), StoreError> {
+        self.holds.unbook(event, id, seats).await?;
         if let Err(error) = self.repo.unbooked(id).await {
             // Harmless: the queued unbook runs again and changes nothing.
             warn!(%event, booking = %id, error = %error, "could not dequeue a done unbook");
         }
+        Ok(())
     }
 
     /// Marks a durable booking in the mirror. If the store fails, the seats
@@ -395,13 +401,10 @@ impl SeatLedger {
             .drain()
             .collect();
         for event in events {
-            match self.settle_event(event).await {
-                Ok(settled) => report.settled += settled,
-                Err(error) => {
-                    warn!(%event, error = %error, "could not settle stale confirms");
-                    report.failures += 1;
-                    self.settle_soon(event);
-                }
+            if let Err(error) = self.settle_event(event, &mut report).await {
+                warn!(%event, error = %error, "could not list stale confirms");
+                report.failures += 1;
+                self.settle_soon(event);
             }
         }
         match self
@@ -411,8 +414,13 @@ impl SeatLedger {
         {
             Ok(due) => {
                 for booking in due {
-                    self.unbook(booking.event, booking.id, &booking.seats).await;
-                    report.unbooked += 1;
+                    match self.unbook(booking.event, booking.id, &booking.seats).await {
+                        Ok(()) => report.unbooked += 1,
+                        Err(error) => {
+                            warn!(event = %booking.event, booking = %booking.id, error = %error, "could not free a cancelled booking's seats; retrying later");
+                            report.failures += 1;
+                        }
+                    }
                 }
             }
             Err(error) => {
@@ -424,23 +432,44 @@ impl SeatLedger {
     }
 
     /// Settles the confirms of one event pending for longer than the
-    /// grace: the repo decides, with a fence a late commit cannot pass.
-    async fn settle_event(&self, event: EventId) -> Result<usize, StoreError> {
+    /// grace. One that fails is tried again next time and does not hold
+    /// up the others.
+    async fn settle_event(
+        &self,
+        event: EventId,
+        report: &mut MaintenanceReport,
+    ) -> Result<(), StoreError> {
         let stale = self
             .holds
             .stale_pending(event, self.config.pending_grace)
             .await?;
         for hold in &stale {
-            match self.repo.settle(hold).await? {
-                SettleOutcome::Booked(_) => self.holds.finish_confirm(hold).await?,
-                SettleOutcome::Cancelled(_) | SettleOutcome::Aborted => {
-                    self.holds.abort_confirm(event, hold.id).await?;
-                    self.holds.release(event, hold.id, &hold.user).await?;
+            match self.settle(hold).await {
+                Ok(()) => {
+                    info!(%event, hold = %hold.id, "settled a stale confirm");
+                    report.settled += 1;
+                }
+                Err(error) => {
+                    warn!(%event, hold = %hold.id, error = %error, "could not settle a stale confirm");
+                    report.failures += 1;
+                    self.settle_soon(event);
                 }
             }
-            info!(%event, hold = %hold.id, "settled a stale confirm");
         }
-        Ok(stale.len())
+        Ok(())
+    }
+
+    /// Settles one confirm: the repo decides, with a fence a late commit
+    /// cannot pass, and the mirror follows.
+    async fn settle(&self, hold: &Hold) -> Result<(), StoreError> {
+        match self.repo.settle(hold).await? {
+            SettleOutcome::Booked(_) => self.holds.finish_confirm(hold).await,
+            SettleOutcome::Cancelled(_) | SettleOutcome::Aborted => {
+                self.holds.abort_confirm(hold.event, hold.id).await?;
+                self.holds.release(hold.event, hold.id, &hold.user).await?;
+                Ok(())
+            }
+        }
     }
 }
 

@@ -34,9 +34,15 @@ struct State {
     /// Cancelled bookings whose seats may still be booked in the mirror,
     /// with when they were cancelled.
     unbooks: HashMap<HoldId, DateTime<Utc>>,
-    /// (caller, key) → (fingerprint, event, when).
-    keys: HashMap<(Option<UserId>, String), (String, EventId, DateTime<Utc>)>,
+    keys: HashMap<KeyScope, KeyUse>,
 }
+
+/// Whose idempotency key, and the key: keys are scoped per caller.
+type KeyScope = (Option<UserId>, String);
+
+/// What a key was first used for: the request's fingerprint, the event it
+/// created, and when.
+type KeyUse = (String, EventId, DateTime<Utc>);
 
 impl MemoryBookingRepo {
     pub fn new() -> Self {
