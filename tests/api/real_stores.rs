@@ -25,7 +25,7 @@ async fn double_booked_seats(app: &TestApp, event: i64) -> i64 {
         .query_one(
             "SELECT count(*) FROM (SELECT seat_id FROM bookings WHERE event_id = $1 \
              AND status = 'CONFIRMED' GROUP BY seat_id HAVING count(*) > 1) d",
-            &[&(event as i32)],
+            &[&event],
         )
         .await
         .unwrap();
@@ -37,7 +37,7 @@ async fn confirmed_rows(app: &TestApp, event: i64) -> i64 {
     client
         .query_one(
             "SELECT count(*) FROM bookings WHERE event_id = $1 AND status = 'CONFIRMED'",
-            &[&(event as i32)],
+            &[&event],
         )
         .await
         .unwrap()
@@ -442,16 +442,42 @@ async fn crash_mid_confirm(app: &TestApp, event: i64, hold: &str) -> booking_dom
         .await
         .unwrap()
     {
-        booking_domain::BeginConfirm::Pending(hold) => hold,
+        booking_domain::Mirror::Ready(booking_domain::BeginConfirm::Pending(hold)) => hold,
         other => panic!("the hold should go pending, got {other:?}"),
+    }
+}
+
+/// Short Postgres timeouts, so a confirm may be presumed dead after 3 s
+/// (the grace must be twice the longest a Postgres call can take).
+fn quick_settling(s: &mut booking_api::Settings) {
+    s.postgres.pool_wait_ms = 100;
+    s.postgres.connect_timeout_ms = 100;
+    s.postgres.statement_timeout_ms = 200;
+    s.holds.pending_grace_seconds = 3;
+    s.ledger.maintenance_interval_ms = 200;
+}
+
+/// Retries `check` every 100 ms for up to `within`, until it is true.
+async fn eventually<F, Fut>(within: Duration, what: &str, check: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = std::time::Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < within,
+            "{what} did not happen within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirm_that_died_before_its_commit_gives_the_seats_back() {
     let app = spawn_real_app(|s| {
+        quick_settling(s);
         s.holds.ttl_seconds = 1;
-        s.holds.pending_grace_seconds = 2;
     })
     .await;
     let event = app.create_event(10).await;
@@ -463,17 +489,25 @@ async fn a_confirm_that_died_before_its_commit_gives_the_seats_back() {
         .await
         .assert_error(409, "SEATS_UNAVAILABLE");
     // ...until the confirm is past its grace and Postgres says it never
-    // committed: then they are free.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
-    app.hold(event, "bob", &["S1"]).await;
+    // committed (and now never will): then they are free.
+    eventually(
+        Duration::from_secs(6),
+        "the dead confirm settled",
+        || async { app.reserve(event, "bob", &["S1"]).await.status == 201 },
+    )
+    .await;
     assert_eq!(app.counts(event).await, (0, 1, 9, 10));
+    assert_eq!(confirmed_rows(&app, event).await, 0);
+    // The dead confirm arriving late cannot book the seats any more.
+    let late = app.confirm(event, "alice", &hold).await;
+    late.assert_error(410, "HOLD_EXPIRED");
     assert_eq!(confirmed_rows(&app, event).await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_confirm_that_died_after_its_commit_ends_booked() {
     use booking_domain::BookingRepo;
-    let app = spawn_real_app(|s| s.holds.pending_grace_seconds = 1).await;
+    let app = spawn_real_app(quick_settling).await;
     let event = app.create_event(10).await;
     let hold = app.hold(event, "alice", &["S1", "S2"]).await;
     let pending = crash_mid_confirm(&app, event, &hold).await;
@@ -482,9 +516,13 @@ async fn a_confirm_that_died_after_its_commit_ends_booked() {
         repo.confirm(&pending).await.unwrap(),
         booking_domain::ConfirmOutcome::Created(_)
     ));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    // Reading the event settles the dead confirm: the seats are booked.
-    assert_eq!(app.counts(event).await, (2, 0, 8, 10));
+    // Reading the event notices the dead confirm; settling books its seats.
+    eventually(
+        Duration::from_secs(8),
+        "the dead confirm settled as booked",
+        || async { app.counts(event).await == (2, 0, 8, 10) },
+    )
+    .await;
     app.reserve(event, "bob", &["S2"])
         .await
         .assert_error(409, "SEATS_UNAVAILABLE");

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use booking_domain::{EventId, HoldId, HoldRequest, SeatNo, UserId};
+use booking_domain::{EventId, HoldId, HoldRequest, SeatChoice, SeatNo, UserId};
 use booking_redis::{reserve_args, reserve_keys, reserve_script, KeyPrefix};
 
 use crate::server::redis_host_port;
@@ -34,19 +34,18 @@ pub fn redis_reserve(
         id: HoldId::generate(event),
         event,
         user: UserId::parse("ceiling")?,
-        seats: vec![SeatNo::new(1).expect("1 is a seat")],
+        seats: SeatChoice::Seats(vec![SeatNo::new(1).expect("1 is a seat")]),
         ttl: Duration::from_secs(300),
         max_held_per_user: 1_000_000,
     };
-    let hold = request.id.to_string();
-    let mut keys = reserve_keys(&prefix, &request);
+    // The KEYS are the event's and never change; redis-benchmark puts a
+    // fresh random number in each placeholder of ARGV: the hold id, the
+    // user and the seat. The event is loaded: the api created it.
+    let keys = reserve_keys(&prefix, &request);
     let mut args = reserve_args(&request);
-    // redis-benchmark puts a fresh random number in each placeholder.
-    keys[3] = keys[3].replace(&hold, "__rand_int__");
-    keys[4] = keys[4].replace("ceiling", "__rand_int__");
     args[0] = "__rand_int__".into();
     args[1] = "__rand_int__".into();
-    args[4] = "__rand_int__".into();
+    args[5] = "__rand_int__".into();
     let cli = |args: &[&str]| -> anyhow::Result<String> {
         let out = Command::new("redis-cli")
             .args(["-h", &host, "-p", &port.to_string()])
@@ -55,13 +54,13 @@ pub fn redis_reserve(
         anyhow::ensure!(out.status.success(), "redis-cli failed");
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
     };
-    cli(&["SET", &keys[0], "1"])?;
     let sha = cli(&["SCRIPT", "LOAD", reserve_script()])?;
     let mut command = Command::new("redis-benchmark");
     command
         .args(["-h", &host, "-p", &port.to_string()])
         .args(["-c", &connections.to_string(), "-n", &requests.to_string()])
-        .args(["-r", "100000", "--csv", "evalsha", &sha, "5"])
+        .args(["-r", "100000", "--csv", "evalsha", &sha])
+        .arg(keys.len().to_string())
         .args(&keys)
         .args(&args);
     let out = command.output()?;
@@ -146,12 +145,11 @@ pub const CEILING_SEATS: u32 = 500_000;
 pub async fn grow_event(database_url: &str, event: i64) -> anyhow::Result<()> {
     let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
-    let event = i32::try_from(event)?;
     let seats = i32::try_from(CEILING_SEATS)?;
     client
         .execute(
-            "INSERT INTO seats (event_id, seat_code) \
-             SELECT $1, 'S' || n FROM generate_series(100001, $2::int4) AS n",
+            "INSERT INTO seats (event_id, seat_no, seat_code) \
+             SELECT $1, n, 'S' || n FROM generate_series(100001, $2::int4) AS n",
             &[&event, &seats],
         )
         .await?;
@@ -173,7 +171,7 @@ pub fn pgbench_script(event: i64, clients: usize, seats: u32) -> String {
     let sql = sql
         .replace("$1", "md5(:client_id::text || '-' || :n::text)::uuid")
         .replace("$2", ":event")
-        .replace("$3::text[]", "ARRAY['S' || :seat]::text[]")
+        .replace("$3::int4[]", "ARRAY[:seat]::int4[]")
         .replace("$4", "'pgbench'");
     format!(
         "\\set n random(1, 1000000000)\n\\set seat 1 + :client_id * {range} + random(0, {range} - 1)\n\\set event {event}\n{};\n",

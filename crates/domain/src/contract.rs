@@ -181,6 +181,7 @@ macro_rules! hold_store_contract {
             a_cancel_during_a_load_is_not_undone_by_it,
             a_pending_confirm_survives_a_load,
             large_loads_arrive_in_chunks,
+            an_abandoned_load_lets_the_next_begin_at_once,
         );
         $crate::hold_store_contract!(@cases $make; best;
             best_available_takes_adjacent_seats_in_the_lowest_row,

@@ -330,6 +330,12 @@ pub trait HoldStore: Send + Sync {
     /// Ends the load `token`: the mirror is loaded and answers again.
     async fn finish_load(&self, event: EventId, token: LoadToken) -> Result<LoadStep, StoreError>;
 
+    /// Gives up the load `token` after a failure, releasing the event's
+    /// lock so that another load may begin at once rather than when the
+    /// lease runs out. The event stays not loaded. MUST be harmless when
+    /// the token is no longer the current one.
+    async fn abandon_load(&self, event: EventId, token: LoadToken) -> Result<(), StoreError>;
+
     /// Starts recording the event's seat changes, or keeps recording them,
     /// for the next `ttl`, and answers the seat map, counts and the feed
     /// position they reflect, in one atomic step. While recording, every

@@ -624,6 +624,23 @@ impl HoldStore for MemoryHoldStore {
         Ok(outcome.unwrap_or(LoadStep::Stale))
     }
 
+    async fn abandon_load(&self, event: EventId, token: LoadToken) -> Result<(), StoreError> {
+        let now = Utc::now();
+        self.with_event(event, |seats| {
+            if let MirrorState::Loading {
+                token: current,
+                lease_until,
+                ..
+            } = &mut seats.mirror
+            {
+                if *current == token {
+                    *lease_until = now;
+                }
+            }
+        });
+        Ok(())
+    }
+
     async fn watch(&self, event: EventId, ttl: Duration) -> Result<Mirror<WatchStart>, StoreError> {
         let now = Utc::now();
         Ok(self.with_ready_event(event, |seats| {

@@ -297,7 +297,7 @@ mod tests {
         let prefix = prefix();
         let keys = EventKeys::new(&prefix, EventId::new(42).unwrap());
         let names = keys.all().names();
-        assert_eq!(names.len(), 11);
+        assert_eq!(names.len(), 12);
         for name in &names {
             let tag = &name[name.find('{').unwrap()..=name.find('}').unwrap()];
             assert_eq!(tag, "{e:42}", "{name}");

@@ -48,6 +48,7 @@ pub(crate) struct Scripts {
     pub begin_load: Script,
     pub load_booked: Script,
     pub finish_load: Script,
+    pub abandon_load: Script,
     pub watch: Script,
     pub changes: Script,
 }
@@ -69,6 +70,7 @@ impl Scripts {
             begin_load: Script::new(script!("scripts/begin_load.lua")),
             load_booked: Script::new(script!("scripts/load_booked.lua")),
             finish_load: Script::new(script!("scripts/finish_load.lua")),
+            abandon_load: Script::new(script!("scripts/abandon_load.lua")),
             watch: Script::new(script!("scripts/watch.lua")),
             changes: Script::new(script!("scripts/changes.lua")),
         }
@@ -169,7 +171,7 @@ mod tests {
         ]));
         let prefix = KeyPrefix::parse("p").unwrap();
         let keys = reserve_keys(&prefix, &named);
-        assert_eq!(keys.len(), 11);
+        assert_eq!(keys.len(), 12);
         assert_eq!(keys[0], "p:{e:5}:meta");
         assert_eq!(
             reserve_args(&named),

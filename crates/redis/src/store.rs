@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use booking_domain::{
-    BeginConfirm, BeginLoad, EventId, ExtendOutcome, Hold, HoldId, HoldRequest, HoldStore,
-    LoadStep, LoadToken, Mirror, MirrorSpec, ReleaseOutcome, ReserveOutcome, SeatCounts, SeatMap,
-    SeatNo, StoreError, StoreInfo, UserId, FeedPosition, FeedRead, WatchStart,
+    BeginConfirm, BeginLoad, EventId, ExtendOutcome, FeedPosition, FeedRead, Hold, HoldId,
+    HoldRequest, HoldStore, LoadStep, LoadToken, Mirror, MirrorSpec, ReleaseOutcome,
+    ReserveOutcome, SeatCounts, SeatMap, SeatNo, StoreError, StoreInfo, UserId, WatchStart,
 };
 use chrono::DateTime;
 use redis::{RedisError, Script, ScriptInvocation, Value};
@@ -222,6 +222,15 @@ impl HoldStore for RedisHoldStore {
         older_than: Duration,
     ) -> Result<Vec<Hold>, StoreError> {
         self.stale_confirms(event, older_than).await
+    }
+
+    async fn abandon_load(&self, event: EventId, token: LoadToken) -> Result<(), StoreError> {
+        let mut call = self.call(&self.scripts.abandon_load, event);
+        call.arg(crate::keys::Text(token));
+        match self.run(&call).await? {
+            redis::Value::Int(_) => Ok(()),
+            other => Err(unexpected("abandon_load", &other)),
+        }
     }
 
     async fn watch(&self, event: EventId, ttl: Duration) -> Result<Mirror<WatchStart>, StoreError> {

@@ -254,3 +254,33 @@ pub async fn large_loads_arrive_in_chunks(store: &dyn HoldStore) {
     );
     held(store, e, "alice", &[20_000]).await;
 }
+
+pub async fn an_abandoned_load_lets_the_next_begin_at_once(store: &dyn HoldStore) {
+    let e = event(1);
+    let spec = spec(single_row(10), LONG);
+    let (failed, next, stale) = (
+        LoadToken::generate(),
+        LoadToken::generate(),
+        LoadToken::generate(),
+    );
+    assert_eq!(
+        store.begin_load(e, failed, &spec).await.unwrap(),
+        BeginLoad::Begun
+    );
+    // The repo read failed: the loader gives up its lease.
+    store.abandon_load(e, failed).await.unwrap();
+    assert_eq!(store.counts(e, GRACE).await.unwrap(), Mirror::NotLoaded);
+    assert_eq!(
+        store.begin_load(e, next, &spec).await.unwrap(),
+        BeginLoad::Begun
+    );
+    // Giving up a token that is no longer current changes nothing.
+    store.abandon_load(e, failed).await.unwrap();
+    store.abandon_load(e, stale).await.unwrap();
+    assert_eq!(
+        store.begin_load(e, stale, &spec).await.unwrap(),
+        BeginLoad::Busy
+    );
+    assert_eq!(store.finish_load(e, next).await.unwrap(), LoadStep::Done);
+    assert_eq!(counts(store, e).await, SeatCounts::default());
+}

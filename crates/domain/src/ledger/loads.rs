@@ -108,21 +108,20 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
             BeginLoad::Begun => {}
             BeginLoad::Busy => return wait_for_other_load(ledger, event.id, started).await,
         }
-        let booked = ledger.repo.booked_seats(event.id).await?;
-        let mut step = LoadStep::Done;
-        for chunk in booked.chunks(config.load_chunk.max(1)) {
-            step = ledger.holds.load_booked(event.id, token, chunk).await?;
-            if step == LoadStep::Stale {
-                break;
+        let step = match copy_booked(ledger, event, token).await {
+            Ok(step) => step,
+            Err(error) => {
+                // Let the next load begin now, not when the lease runs out.
+                if let Err(e) = ledger.holds.abandon_load(event.id, token).await {
+                    warn!(event = %event.id, error = %e, "could not give up a failed load");
+                }
+                return Err(error);
             }
-        }
-        if step == LoadStep::Done {
-            step = ledger.holds.finish_load(event.id, token).await?;
-        }
-        if step == LoadStep::Done {
+        };
+        if let Some(booked) = step {
             info!(
                 event = %event.id,
-                booked = booked.len(),
+                booked,
                 millis = started.elapsed().as_millis() as u64,
                 "loaded the mirror"
             );
@@ -137,6 +136,26 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
             event.id
         ),
     ))
+}
+
+/// Copies the event's booked seats from the repo into the load `token`, in
+/// chunks, and ends the load. `Some(booked seats)` when it ended, `None`
+/// when the token went stale.
+async fn copy_booked(
+    ledger: &SeatLedger,
+    event: &Event,
+    token: LoadToken,
+) -> Result<Option<usize>, StoreError> {
+    let booked = ledger.repo.booked_seats(event.id).await?;
+    for chunk in booked.chunks(ledger.config.load_chunk.max(1)) {
+        if ledger.holds.load_booked(event.id, token, chunk).await? == LoadStep::Stale {
+            return Ok(None);
+        }
+    }
+    match ledger.holds.finish_load(event.id, token).await? {
+        LoadStep::Done => Ok(Some(booked.len())),
+        LoadStep::Stale => Ok(None),
+    }
 }
 
 /// Another instance is loading the event: wait for its answer, up to the

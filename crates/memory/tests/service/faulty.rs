@@ -12,9 +12,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use booking_domain::{
     BeginConfirm, BeginLoad, Booking, BookingCursor, BookingPage, BookingRepo, CancelOutcome,
-    ConfirmOutcome, CreateOutcome, Event, EventId, ExtendOutcome, Hold, HoldId, HoldRequest,
-    HoldStore, LoadStep, LoadToken, Mirror, MirrorSpec, NewEvent, ReleaseOutcome, ReserveOutcome,
-    SeatCounts, SeatMap, SeatNo, SettleOutcome, StoreError, StoreInfo, UserId,
+    ConfirmOutcome, CreateOutcome, Event, EventId, ExtendOutcome, FeedPosition, FeedRead, Hold,
+    HoldId, HoldRequest, HoldStore, LoadStep, LoadToken, Mirror, MirrorSpec, NewEvent,
+    ReleaseOutcome, ReserveOutcome, SeatCounts, SeatMap, SeatNo, SettleOutcome, StoreError,
+    StoreInfo, UserId, WatchStart,
 };
 use tokio::sync::Semaphore;
 
@@ -36,6 +37,9 @@ pub enum Call {
     BeginLoad,
     LoadBooked,
     FinishLoad,
+    AbandonLoad,
+    Watch,
+    Changes,
     // BookingRepo
     CreateEvent,
     Event,
@@ -383,6 +387,29 @@ impl<S: HoldStore + ?Sized> HoldStore for Faulty<S> {
     async fn finish_load(&self, event: EventId, token: LoadToken) -> Result<LoadStep, StoreError> {
         self.step(Call::FinishLoad, || self.inner.finish_load(event, token))
             .await
+    }
+
+    async fn abandon_load(&self, event: EventId, token: LoadToken) -> Result<(), StoreError> {
+        self.call(Call::AbandonLoad, || self.inner.abandon_load(event, token))
+            .await
+    }
+
+    async fn watch(&self, event: EventId, ttl: Duration) -> Result<Mirror<WatchStart>, StoreError> {
+        self.mirror(Call::Watch, || self.inner.watch(event, ttl))
+            .await
+    }
+
+    async fn changes(
+        &self,
+        event: EventId,
+        after: FeedPosition,
+        limit: u32,
+        ttl: Duration,
+    ) -> Result<Mirror<FeedRead>, StoreError> {
+        self.mirror(Call::Changes, || {
+            self.inner.changes(event, after, limit, ttl)
+        })
+        .await
     }
 
     async fn info(&self) -> Result<StoreInfo, StoreError> {

@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use booking_domain::{
-    EventId, FeedPosition, FeedRead, Mirror, SeatChange, SeatCounts, SeatNo, SeatState,
-    StoreError, WatchStart,
+    EventId, FeedPosition, FeedRead, Mirror, SeatChange, SeatCounts, SeatNo, SeatState, StoreError,
+    WatchStart,
 };
 use tracing::instrument;
 
@@ -83,8 +83,7 @@ impl RedisHoldStore {
                 }
                 let mut changes = Vec::with_capacity(items / 5);
                 for i in (0..items).step_by(5) {
-                    let (at, seq) =
-                        stream_id(reply.bytes(i)?).ok_or_else(|| reply.unexpected())?;
+                    let (at, seq) = stream_id(reply.bytes(i)?).ok_or_else(|| reply.unexpected())?;
                     let seats = reply
                         .bytes(i + 1)?
                         .split(|b| *b == b',')
