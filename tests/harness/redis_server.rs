@@ -13,7 +13,7 @@ use super::process::ProcessGuard;
 use super::redis_control::{self, info_field, ping};
 use super::signals::Signal;
 use super::temp_dir::TempDir;
-use super::wait::wait_until;
+use super::wait::{wait_for, wait_until};
 
 mod options;
 
@@ -183,7 +183,21 @@ impl RedisServer {
     /// # Panics
     /// When the server does not save.
     pub async fn snapshot(&mut self) -> Snapshot {
-        let reply: String = self.query(&redis::cmd("SAVE")).await;
+        // With RDB on, the server saves in the background on its own
+        // schedule, and refuses a SAVE meanwhile: wait for it to finish.
+        let port = self.port;
+        let reply: String = wait_for(
+            Duration::from_secs(10),
+            "a SAVE between background saves",
+            || async move {
+                match redis_control::query::<String>(port, &redis::cmd("SAVE")).await {
+                    Err(e) if e.contains("save already in progress") => Err(e),
+                    Ok(reply) => Ok(reply),
+                    Err(e) => panic!("SAVE on {port}: {e}"),
+                }
+            },
+        )
+        .await;
         assert_eq!(reply, "OK", "SAVE on {}", self.port);
         self.snapshots += 1;
         let path = self.dir.join(format!("snapshot-{}.rdb", self.snapshots));
