@@ -1,0 +1,519 @@
+//! Deterministic fault tests: one fault each, injected at a known moment
+//! with the harness (`tests/harness`), on an app whose Redis is a private
+//! redis-server and whose Postgres is the test's database, either of them
+//! behind a TCP proxy when the test breaks the network. Each checks what
+//! clients see (never a 500; a 503 with `Retry-After`, within a bounded
+//! time, when a store fails or hangs) and what Postgres holds afterwards
+//! (nothing confirmed is lost, nothing is booked twice).
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use booking_tests::harness::{wait_for, wait_until, PgAdmin};
+use futures_util::future::join_all;
+use futures_util::FutureExt;
+use serde_json::json;
+
+use crate::breakable::{
+    answered, assert_no_500, assert_unavailable, timed, Group, Proxies, Rig, Truth,
+};
+use crate::helpers::{As, TestApp};
+
+/// The longest a request may take when Redis hangs: its client gives up
+/// after 2 s, and the answer is a 503.
+const REDIS_HANG_BOUND: Duration = Duration::from_secs(3);
+
+/// Short Postgres timeouts, so that a confirm may be presumed dead (and
+/// settled) 3 s after it began: the grace must be twice the longest a
+/// Postgres call can take (100 + 100 + 200 ms + the client's 1 s margin).
+fn quick_settling(s: &mut booking_api::Settings) {
+    s.postgres.pool_wait_ms = 100;
+    s.postgres.connect_timeout_ms = 100;
+    s.postgres.statement_timeout_ms = 200;
+    s.holds.pending_grace_seconds = 3;
+    s.ledger.maintenance_interval_ms = 200;
+}
+
+fn confirmed(rows: i64) -> Option<Group> {
+    Some(Group {
+        status: "CONFIRMED".into(),
+        rows,
+    })
+}
+
+/// Asserts that the app's counts and seat map of the event, read through
+/// `app`, say exactly what Postgres says is booked (and that `held` seats
+/// are held, when the test knows).
+async fn assert_agrees_with_postgres(
+    app: &TestApp,
+    truth: &Truth<'_>,
+    event: i64,
+    held: Option<u64>,
+) {
+    let booked = truth.booked(event).await;
+    assert_eq!(
+        truth.double_booked(event).await,
+        0,
+        "a seat is booked twice"
+    );
+    let (confirmed, held_now, _, _) = app.counts(event).await;
+    assert_eq!(
+        (confirmed, held.unwrap_or(held_now)),
+        (booked.len() as u64, held_now),
+        "counts against Postgres' {} booked seats",
+        booked.len()
+    );
+    let map = app
+        .send("GET", &format!("/events/{event}/seats"), As::Nobody, None)
+        .await;
+    assert_eq!(map.status, 200, "{:?}", map.body);
+    let shown: BTreeSet<String> = map
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|seat| seat["status"] == "booked")
+        .map(|seat| seat["seatCode"].as_str().unwrap().to_owned())
+        .collect();
+    let truth: BTreeSet<String> = booked.into_values().collect();
+    assert_eq!(
+        shown, truth,
+        "the seat map's booked seats against Postgres'"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restarted_from_an_older_snapshot_keeps_later_bookings_and_frees_later_cancels() {
+    let Rig { mut redis, app, .. } = Rig::spawn(Proxies::NONE, |_| {}).await;
+    let event = app.create_event(10).await;
+    let first = app.book(event, "alice", &["S1"]).await;
+    app.book(event, "alice", &["S2"]).await;
+    let snapshot = redis.snapshot().await;
+
+    // After the snapshot: a booking, and a cancel of one made before it.
+    let later = app.hold(event, "bob", &["S3", "S4"]).await;
+    assert_eq!(app.confirm(event, "bob", &later).await.status, 200);
+    assert_eq!(app.cancel(&first, As::Header("alice")).await.status, 200);
+
+    // Redis comes back OLDER: it remembers S1 booked and S3, S4 free.
+    redis.restart_from(&snapshot).await;
+    let wait = Duration::from_secs(5);
+    let taken = answered(wait, || app.reserve(event, "mallory", &["S3"])).await;
+    taken.assert_error(409, "SEATS_UNAVAILABLE");
+    let taken = answered(wait, || app.reserve(event, "mallory", &["S4", "S5"])).await;
+    taken.assert_error(409, "SEATS_UNAVAILABLE");
+    assert_eq!(taken.body["seats"], json!(["S4"]));
+    // The booking's owner retrying its confirm is told it is booked, and
+    // nothing is written twice.
+    for _ in 0..2 {
+        let retry = answered(wait, || app.confirm(event, "bob", &later)).await;
+        assert_eq!(retry.status, 200, "{:?}", retry.body);
+        assert_eq!(retry.str("bookingGroupId"), later);
+    }
+    let rig_truth = Truth::of(&app);
+    assert_eq!(rig_truth.group(&later).await, confirmed(2));
+    assert_agrees_with_postgres(&app, &rig_truth, event, Some(0)).await;
+    assert_eq!(app.counts(event).await, (3, 0, 7, 10));
+
+    // The seat cancelled after the snapshot is on sale again.
+    app.hold(event, "carol", &["S1"]).await;
+    app.reserve(event, "carol", &["S2"])
+        .await
+        .assert_error(409, "SEATS_UNAVAILABLE");
+    assert_agrees_with_postgres(&app, &rig_truth, event, Some(1)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_paused_mid_sale_answers_503_with_retry_after_within_3_s_then_loses_nothing() {
+    let Rig { mut redis, app, .. } =
+        Rig::spawn(Proxies::NONE, |s| s.ledger.maintenance_interval_ms = 200).await;
+    let event = app.create_event(20).await;
+    let booking = app.book(event, "alice", &["S1", "S2"]).await;
+    let bobs = app.hold(event, "bob", &["S3"]).await;
+    let daves = app.hold(event, "dave", &["S5"]).await;
+
+    redis.pause();
+    let (reserve, seats) = (
+        format!("/events/{event}/seats/reserve"),
+        format!("/events/{event}/seats"),
+    );
+    let requests = [
+        app.reserve(event, "carol", &["S4"]).boxed(),
+        app.send(
+            "POST",
+            &reserve,
+            As::Nobody,
+            Some(json!({"userId": "erin", "quantity": 2})),
+        )
+        .boxed(),
+        app.event(event).boxed(),
+        app.send("GET", &seats, As::Nobody, None).boxed(),
+        app.confirm(event, "bob", &bobs).boxed(),
+        app.release(event, "dave", &daves).boxed(),
+    ];
+    let cancel = timed(app.cancel(&booking, As::Header("alice")));
+    let (answers, (cancelled, cancel_took)) =
+        tokio::join!(join_all(requests.into_iter().map(timed)), cancel);
+    redis.resume();
+
+    for (answer, took) in &answers {
+        assert_unavailable(answer);
+        assert!(*took <= REDIS_HANG_BOUND, "a 503 took {took:?}");
+    }
+    // The cancel committed in Postgres; its seats are freed once Redis
+    // answers again.
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    assert!(
+        cancel_took <= REDIS_HANG_BOUND,
+        "the cancel took {cancel_took:?}"
+    );
+
+    // Everything recovers by itself; the confirm's retry books it once.
+    let retry = answered(Duration::from_secs(5), || app.confirm(event, "bob", &bobs)).await;
+    assert_eq!(retry.status, 200, "{:?}", retry.body);
+    let truth = Truth::of(&app);
+    assert_eq!(truth.group(&bobs).await, confirmed(1));
+    assert_eq!(truth.group(&booking).await.unwrap().status, "CANCELLED");
+    wait_until(
+        Duration::from_secs(5),
+        "the cancelled seats on sale",
+        || async { app.reserve(event, "carol", &["S1", "S2"]).await.status == 201 },
+    )
+    .await;
+    // What Redis ran when it woke (Carol's and Erin's reserves, Dave's
+    // release) may hold seats or not; the bookings are exactly Postgres'.
+    assert_agrees_with_postgres(&app, &truth, event, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_killed_and_restarted_empty_mid_sale_reloads_each_event_once() {
+    let mut rig = Rig::spawn(Proxies::NONE, |_| {}).await;
+    let app = &rig.app;
+    let one = app.create_event(30).await;
+    let rows = app
+        .send(
+            "POST",
+            "/events",
+            As::Nobody,
+            Some(json!({
+                "name": "Rows", "date": "2030-06-01T19:30:00Z", "location": "Hall",
+                "rows": [{"label": "A", "seats": 10}, {"label": "B", "seats": 10}],
+            })),
+        )
+        .await;
+    let two = rows.body["eventId"].as_i64().unwrap();
+    app.book(one, "alice", &["S1", "S2", "S3"]).await;
+    app.book(two, "bob", &["A1", "B10"]).await;
+    app.hold(one, "carol", &["S4"]).await;
+
+    rig.redis.kill();
+    // Down: 503s at once. Enough of them that every pooled connection to
+    // the dead server is tried, found broken and dropped.
+    let down = join_all((0..32).map(|_| timed(app.event(one)))).await;
+    for (answer, took) in &down {
+        assert_unavailable(answer);
+        assert!(*took <= REDIS_HANG_BOUND, "a 503 took {took:?}");
+    }
+
+    rig.redis.restart_empty().await;
+    // Everyone comes back at once, to both events.
+    let reads = join_all((0..50).map(|i| {
+        let event = if i % 2 == 0 { one } else { two };
+        let path = match i % 4 {
+            0 | 1 => format!("/events/{event}"),
+            _ => format!("/events/{event}/seats"),
+        };
+        async move { timed(app.send("GET", &path, As::Nobody, None)).await }
+    }))
+    .await;
+    let mut ok = 0;
+    for (answer, took) in &reads {
+        assert_no_500(answer);
+        assert!(
+            *took <= Duration::from_secs(8),
+            "a read after the restart took {took:?}"
+        );
+        ok += usize::from(answer.status == 200);
+    }
+    assert!(ok > 0, "no read after the restart succeeded");
+    // One load per event for all those requests: the mirror's epoch counts
+    // the loads begun since the empty server made it anew.
+    assert_eq!(rig.loads_begun(one).await, 1, "loads of event {one}");
+    assert_eq!(rig.loads_begun(two).await, 1, "loads of event {two}");
+
+    let truth = Truth::of(app);
+    for (event, seat) in [(one, "S2"), (two, "B10")] {
+        app.reserve(event, "mallory", &[seat])
+            .await
+            .assert_error(409, "SEATS_UNAVAILABLE");
+    }
+    // Carol's unconfirmed hold went with Redis' data; the bookings did not.
+    assert_agrees_with_postgres(app, &truth, one, Some(0)).await;
+    assert_agrees_with_postgres(app, &truth, two, Some(0)).await;
+    app.hold(one, "mallory", &["S4"]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backends_terminated_mid_confirm_answer_503_and_a_retry_books_once() {
+    let rig = Rig::spawn(Proxies::NONE, |_| {}).await;
+    let app = &rig.app;
+    let truth = rig.truth();
+    let event = app.create_event(20).await;
+    // Warm the pool: connections that have run a confirm before.
+    join_all((11..=14).map(|n| {
+        let seat = format!("S{n}");
+        async move { app.book(event, &format!("early-{n}"), &[&seat]).await }
+    }))
+    .await;
+    let users = ["u1", "u2", "u3", "u4"];
+    let mut holds = Vec::new();
+    for (n, user) in users.iter().enumerate() {
+        holds.push(app.hold(event, user, &[&format!("S{}", n + 1)]).await);
+    }
+
+    // Stall the confirms on a lock, then end the app's sessions under them.
+    let database = app.database.as_ref().unwrap();
+    let mut saboteur = database.raw_client().await;
+    let lock = saboteur.transaction().await.unwrap();
+    lock.batch_execute("LOCK TABLE bookings IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let admin = PgAdmin::local().await;
+    let confirms = join_all(
+        users
+            .iter()
+            .zip(&holds)
+            .map(|(user, hold)| timed(app.confirm(event, user, hold))),
+    );
+    let terminate = async {
+        wait_until(Duration::from_secs(5), "confirms waiting", || async {
+            admin.backends(database.name()).await.iter().any(|b| {
+                b.application_name == "booking-api" && b.state.as_deref() == Some("active")
+            })
+        })
+        .await;
+        admin
+            .terminate_backends(database.name(), "booking-api")
+            .await
+    };
+    let (answers, terminated) = tokio::join!(confirms, terminate);
+    assert!(terminated > 0);
+    for (answer, took) in &answers {
+        assert_unavailable(answer);
+        assert!(*took <= Duration::from_secs(4), "a 503 took {took:?}");
+    }
+
+    // Unknown outcomes keep their seats taken: nobody else can hold them.
+    for n in 1..=4 {
+        app.reserve(event, "mallory", &[&format!("S{n}")])
+            .await
+            .assert_error(409, "SEATS_UNAVAILABLE");
+    }
+    lock.rollback().await.unwrap();
+    for (user, hold) in users.iter().zip(&holds) {
+        for _ in 0..2 {
+            let retry = answered(Duration::from_secs(5), || app.confirm(event, user, hold)).await;
+            assert_eq!(retry.status, 200, "{:?}", retry.body);
+            assert_eq!(&retry.str("bookingGroupId"), hold);
+        }
+        assert_eq!(truth.group(hold).await, confirmed(1));
+    }
+    assert_agrees_with_postgres(app, &truth, event, Some(0)).await;
+    assert_eq!(app.counts(event).await, (8, 0, 12, 20));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_postgres_answers_503_in_bounded_time_and_each_confirm_resolves_once() {
+    let rig = Rig::spawn(
+        Proxies {
+            redis: false,
+            postgres: true,
+        },
+        quick_settling,
+    )
+    .await;
+    let app = &rig.app;
+    let truth = rig.truth();
+    let event = app.create_event(12).await;
+    // Warm the pool, so the confirms below are sent on open connections.
+    join_all((9..=12).map(|n| {
+        let seat = format!("S{n}");
+        async move { app.book(event, &format!("early-{n}"), &[&seat]).await }
+    }))
+    .await;
+    let alices = app.hold(event, "alice", &["S1", "S2"]).await;
+    let bobs = app.hold(event, "bob", &["S3"]).await;
+    let carols = app.hold(event, "carol", &["S4"]).await;
+
+    rig.pg_proxy().blackhole(true);
+    let answers = join_all(
+        [("alice", &alices), ("bob", &bobs), ("carol", &carols)]
+            .map(|(user, hold)| timed(app.confirm(event, user, hold))),
+    )
+    .await;
+    // Pool wait 100 ms + connect 100 ms + statement 200 ms + 1 s margin.
+    for (answer, took) in &answers {
+        assert_unavailable(answer);
+        assert!(*took <= Duration::from_secs(3), "a 503 took {took:?}");
+    }
+    // Their seats stay taken while Postgres may still commit them.
+    for seat in ["S1", "S2", "S3", "S4"] {
+        app.reserve(event, "mallory", &[seat])
+            .await
+            .assert_error(409, "SEATS_UNAVAILABLE");
+    }
+    rig.pg_proxy().blackhole(false);
+
+    // Alice and Bob retry: booked, once.
+    for (user, hold, seats) in [("alice", &alices, 2), ("bob", &bobs, 1)] {
+        let retry = answered(Duration::from_secs(5), || app.confirm(event, user, hold)).await;
+        assert_eq!(retry.status, 200, "{:?}", retry.body);
+        assert_eq!(truth.group(hold).await, confirmed(seats));
+    }
+    // Carol never does. If her confirm was sent, settling decides it once
+    // its grace is over: the statement the hung connection held may have
+    // committed late (booked) or not (then it never will be, and the seat
+    // is free). If it never left the pool (no open connection), her hold
+    // is simply held still, and her late confirm books it.
+    let pending = rig.is_pending(event, &carols).await;
+    eprintln!("Carol's confirm left her hold pending: {pending}");
+    if pending {
+        let decided = wait_for(
+            Duration::from_secs(10),
+            "Carol's confirm settled",
+            || async {
+                let group = truth.group(&carols).await;
+                let seat = app.reserve(event, "mallory", &["S4"]).await;
+                assert_no_500(&seat);
+                match (group, seat.status.as_u16()) {
+                    (Some(g), 409) if g.status == "CONFIRMED" && g.rows == 1 => Ok(true),
+                    (Some(g), 201) if g.status == "ABORTED" && g.rows == 0 => Ok(false),
+                    (group, status) => Err(format!("group {group:?}, a reserve of S4: {status}")),
+                }
+            },
+        )
+        .await;
+        eprintln!("settling decided: booked {decided}");
+        let late = app.confirm(event, "carol", &carols).await;
+        if decided {
+            assert_eq!(late.status, 200, "{:?}", late.body);
+        } else {
+            late.assert_error(410, "HOLD_EXPIRED");
+        }
+        assert_agrees_with_postgres(app, &truth, event, Some(u64::from(!decided))).await;
+    } else {
+        assert_eq!(truth.group(&carols).await, None);
+        let late = app.confirm(event, "carol", &carols).await;
+        assert_eq!(late.status, 200, "{:?}", late.body);
+        assert_eq!(truth.group(&carols).await, confirmed(1));
+        assert_agrees_with_postgres(app, &truth, event, Some(0)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_while_redis_is_unreachable_answers_200_and_frees_its_seats_once_it_is_back() {
+    let rig = Rig::spawn(
+        Proxies {
+            redis: true,
+            postgres: false,
+        },
+        |s| s.ledger.maintenance_interval_ms = 200,
+    )
+    .await;
+    let app = &rig.app;
+    let truth = rig.truth();
+    let event = app.create_event(10).await;
+    let booking = app.book(event, "alice", &["S1", "S2"]).await;
+
+    // Redis' data survives; the app just cannot reach it.
+    rig.redis_proxy().refuse(true);
+    rig.redis_proxy().cut();
+    let (cancelled, took) = timed(app.cancel(&booking, As::Header("alice"))).await;
+    assert_eq!(cancelled.status, 200, "{:?}", cancelled.body);
+    assert!(took <= REDIS_HANG_BOUND, "the cancel took {took:?}");
+    assert_eq!(truth.group(&booking).await.unwrap().status, "CANCELLED");
+    assert!(truth.unbook_pending(&booking).await, "the unbook is queued");
+    assert_unavailable(&app.reserve(event, "bob", &["S1"]).await);
+
+    // Back: maintenance frees the seats without anyone asking.
+    rig.redis_proxy().refuse(false);
+    let back = Instant::now();
+    wait_until(Duration::from_secs(5), "the unbook to run", || async {
+        !truth.unbook_pending(&booking).await
+    })
+    .await;
+    let holdable = answered(Duration::from_secs(2), || {
+        app.reserve(event, "bob", &["S1", "S2"])
+    })
+    .await;
+    assert_eq!(holdable.status, 201, "{:?}", holdable.body);
+    assert!(back.elapsed() <= Duration::from_secs(5));
+    assert_agrees_with_postgres(app, &truth, event, Some(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn latency_on_either_store_slows_answers_but_fails_none_with_a_500() {
+    let rig = Rig::spawn(Proxies::BOTH, |_| {}).await;
+    let app = &rig.app;
+    let truth = rig.truth();
+    let event = app.create_event(40).await;
+    let rounds = [
+        ("redis", Duration::from_millis(250), Duration::ZERO),
+        ("postgres", Duration::ZERO, Duration::from_millis(200)),
+        (
+            "both",
+            Duration::from_millis(200),
+            Duration::from_millis(200),
+        ),
+    ];
+    let mut booked = Vec::new();
+    let mut slowest = Duration::ZERO;
+    for (round, (_, redis_delay, pg_delay)) in rounds.iter().enumerate() {
+        rig.redis_proxy().set_delay(*redis_delay);
+        rig.pg_proxy().set_delay(*pg_delay);
+        let buyers = join_all((0..4).map(|buyer| async move {
+            let user = format!("buyer-{buyer}");
+            let seats = [
+                format!("S{}", round * 8 + buyer * 2 + 1),
+                format!("S{}", round * 8 + buyer * 2 + 2),
+            ];
+            let codes = [seats[0].as_str(), seats[1].as_str()];
+            let mut answers = Vec::new();
+            let (reserved, took) = timed(app.reserve(event, &user, &codes)).await;
+            answers.push(took);
+            assert_no_500(&reserved);
+            let mut booking = None;
+            if reserved.status == 201 {
+                let hold = reserved.str("holdGroupId");
+                let (confirm, took) = timed(app.confirm(event, &user, &hold)).await;
+                answers.push(took);
+                assert_no_500(&confirm);
+                if confirm.status == 200 {
+                    booking = Some(hold);
+                }
+            }
+            let (read, took) = timed(app.event(event)).await;
+            answers.push(took);
+            assert_no_500(&read);
+            (booking, answers)
+        }))
+        .await;
+        for (booking, took) in buyers {
+            booked.extend(booking);
+            slowest = took.into_iter().fold(slowest, Duration::max);
+        }
+    }
+    rig.redis_proxy().set_delay(Duration::ZERO);
+    rig.pg_proxy().set_delay(Duration::ZERO);
+    // Every wait under these delays is well inside the stores' timeouts.
+    assert!(
+        slowest <= Duration::from_secs(8),
+        "an answer took {slowest:?}"
+    );
+    assert!(!booked.is_empty(), "nothing could be booked under latency");
+    let groups = truth.groups(&booked).await;
+    for hold in &booked {
+        assert_eq!(groups.get(hold).cloned(), confirmed(2), "booking {hold}");
+    }
+    assert_agrees_with_postgres(app, &truth, event, Some(0)).await;
+}
