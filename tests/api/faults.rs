@@ -88,14 +88,19 @@ async fn redis_restarted_from_an_older_snapshot_keeps_later_bookings_and_frees_l
     let event = app.create_event(10).await;
     let first = app.book(event, "alice", &["S1"]).await;
     app.book(event, "alice", &["S2"]).await;
+    let carols = app.hold(event, "carol", &["S5"]).await;
     let snapshot = redis.snapshot().await;
 
-    // After the snapshot: a booking, and a cancel of one made before it.
+    // After the snapshot: a booking, a cancel of one made before it, and
+    // Carol's hold booked and cancelled.
     let later = app.hold(event, "bob", &["S3", "S4"]).await;
     assert_eq!(app.confirm(event, "bob", &later).await.status, 200);
     assert_eq!(app.cancel(&first, As::Header("alice")).await.status, 200);
+    assert_eq!(app.confirm(event, "carol", &carols).await.status, 200);
+    assert_eq!(app.cancel(&carols, As::Header("carol")).await.status, 200);
 
-    // Redis comes back OLDER: it remembers S1 booked and S3, S4 free.
+    // Redis comes back OLDER: it remembers S1 booked, S3 and S4 free, and
+    // Carol's hold of S5 live.
     redis.restart_from(&snapshot).await;
     let wait = Duration::from_secs(5);
     let taken = answered(wait, || app.reserve(event, "mallory", &["S3"])).await;
@@ -115,12 +120,15 @@ async fn redis_restarted_from_an_older_snapshot_keeps_later_bookings_and_frees_l
     assert_agrees_with_postgres(&app, &rig_truth, event, Some(0)).await;
     assert_eq!(app.counts(event).await, (3, 0, 7, 10));
 
-    // The seat cancelled after the snapshot is on sale again.
-    app.hold(event, "carol", &["S1"]).await;
-    app.reserve(event, "carol", &["S2"])
+    // The seats cancelled after the snapshot are on sale again: Carol's
+    // spent hold did not come back to keep S5.
+    app.hold(event, "dave", &["S1", "S5"]).await;
+    app.reserve(event, "dave", &["S2"])
         .await
         .assert_error(409, "SEATS_UNAVAILABLE");
-    assert_agrees_with_postgres(&app, &rig_truth, event, Some(1)).await;
+    let late = app.confirm(event, "carol", &carols).await;
+    late.assert_error(410, "HOLD_EXPIRED");
+    assert_agrees_with_postgres(&app, &rig_truth, event, Some(2)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -438,6 +438,7 @@ impl Settings {
             load_chunk: self.ledger.load_chunk,
             keep_after_event: Duration::from_secs(self.ledger.keep_after_event_days * 24 * 3600),
             unbook_retry_after: Duration::from_secs(2),
+            hold_lifetime: Duration::from_secs(self.holds.max_total_seconds),
         }
     }
 }

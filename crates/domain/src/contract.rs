@@ -182,6 +182,7 @@ macro_rules! hold_store_contract {
             a_pending_confirm_survives_a_load,
             large_loads_arrive_in_chunks,
             an_abandoned_load_lets_the_next_begin_at_once,
+            a_load_forgets_spent_holds_that_older_data_brought_back,
         );
         $crate::hold_store_contract!(@cases $make; best;
             best_available_takes_adjacent_seats_in_the_lowest_row,
@@ -231,6 +232,7 @@ macro_rules! booking_repo_contract {
             concurrent_confirms_of_one_seat_book_it_once,
             user_bookings_come_newest_first_a_page_at_a_time,
             booked_seats_lists_every_confirmed_seat,
+            spent_holds_are_the_events_cancelled_and_settled_holds_of_late,
             info_reports_a_version_and_a_clock,
         );
     };

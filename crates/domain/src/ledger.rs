@@ -11,8 +11,11 @@
 //!   store (one load per event across every api instance) and one in
 //!   process (requests of one instance share it), and is authoritative for
 //!   the seats it covers: booked marks are rebuilt from the repo, so a
-//!   cancelled seat cannot come back booked. Bookings finished and
-//!   cancels made while it runs are applied to it by the store.
+//!   cancelled seat cannot come back booked, and holds the repo knows are
+//!   spent are forgotten, so a cancelled seat cannot come back held by a
+//!   hold that older data (a snapshot, a lagging replica) brought back.
+//!   Bookings finished and cancels made while it runs are applied to it by
+//!   the store.
 //! - Confirms move seats held → pending → booked. An error after the
 //!   repo's write was sent never frees seats: they stay pending until the
 //!   repo decides (a retry of the confirm, or settling).
@@ -61,6 +64,10 @@ pub struct LedgerConfig {
     /// How old a queued unbook must be before `maintain` retries it (the
     /// cancel itself tries at once).
     pub unbook_retry_after: Duration,
+    /// The longest a hold may live, extensions included: older data can
+    /// bring back no hold made before that, so a load forgets the spent
+    /// holds of that long (and a minute more, for the stores' clocks).
+    pub hold_lifetime: Duration,
 }
 
 impl Default for LedgerConfig {
@@ -72,6 +79,7 @@ impl Default for LedgerConfig {
             load_chunk: 2_000,
             keep_after_event: Duration::from_secs(7 * 24 * 3600),
             unbook_retry_after: Duration::from_secs(2),
+            hold_lifetime: Duration::from_secs(900),
         }
     }
 }

@@ -282,6 +282,15 @@ pub trait HoldStore: Send + Sync {
         seats: &[SeatNo],
     ) -> Result<(), StoreError>;
 
+    /// Forgets these holds of the event, pending or not, if the store has
+    /// them, and frees the seats each still owns (booked seats stay
+    /// booked): holds that can never be booked (their booking was
+    /// cancelled, or they were settled as never booked) which older data
+    /// brought back, as a restart from a snapshot or a promoted replica
+    /// does. Unknown ids are skipped. MUST be idempotent and MUST succeed
+    /// whatever the mirror's state: a load runs it before it ends.
+    async fn forget_holds(&self, event: EventId, holds: &[HoldId]) -> Result<(), StoreError>;
+
     /// Booked and held seat counts of the event, exact at this instant, and
     /// how many holds have been pending for longer than `stale_after`.
     async fn counts(
@@ -468,6 +477,18 @@ pub trait BookingRepo: Send + Sync {
 
     /// Every seat of the event with a CONFIRMED booking, with that booking.
     async fn booked_seats(&self, event: EventId) -> Result<Vec<(SeatNo, HoldId)>, StoreError>;
+
+    /// The event's holds that can never be booked again, recorded within
+    /// the last `within`: bookings that are now cancelled (by when they
+    /// were booked) and holds settled as never booked (by when they were
+    /// settled). A hold store restored from older data may have them back
+    /// as live holds; holds made before `within` have expired anyway. In
+    /// any order.
+    async fn spent_holds(
+        &self,
+        event: EventId,
+        within: Duration,
+    ) -> Result<Vec<HoldId>, StoreError>;
 
     /// The user's bookings, newest first (ties by id, descending), at most
     /// `limit`, strictly after `cursor` when given. `next` is set when the

@@ -508,6 +508,17 @@ impl HoldStore for MemoryHoldStore {
         Ok(())
     }
 
+    async fn forget_holds(&self, event: EventId, holds: &[HoldId]) -> Result<(), StoreError> {
+        let now = Utc::now();
+        self.with_event(event, |seats| {
+            seats.purge_expired(now);
+            for id in holds {
+                seats.forget(*id, now);
+            }
+        });
+        Ok(())
+    }
+
     async fn counts(
         &self,
         event: EventId,

@@ -27,8 +27,9 @@ pub struct MemoryBookingRepo {
 struct State {
     events: Vec<Event>,
     bookings: HashMap<HoldId, Booking>,
-    /// Holds settled as never booked: their confirms can never succeed.
-    aborted: HashMap<HoldId, EventId>,
+    /// Holds settled as never booked (their confirms can never succeed),
+    /// with when.
+    aborted: HashMap<HoldId, (EventId, DateTime<Utc>)>,
     /// The CONFIRMED booking of each seat: the unique index of Postgres.
     confirmed: HashMap<(EventId, SeatNo), HoldId>,
     /// Cancelled bookings whose seats may still be booked in the mirror,
@@ -151,7 +152,7 @@ impl BookingRepo for MemoryBookingRepo {
             Some(b) if b.status == BookingStatus::Confirmed => SettleOutcome::Booked(b.clone()),
             Some(b) => SettleOutcome::Cancelled(b.clone()),
             None => {
-                state.aborted.insert(hold.id, hold.event);
+                state.aborted.insert(hold.id, (hold.event, Utc::now()));
                 SettleOutcome::Aborted
             }
         })
@@ -213,6 +214,27 @@ impl BookingRepo for MemoryBookingRepo {
             .iter()
             .filter(|((e, _), _)| *e == event)
             .map(|((_, seat), booking)| (*seat, *booking))
+            .collect())
+    }
+
+    async fn spent_holds(
+        &self,
+        event: EventId,
+        within: Duration,
+    ) -> Result<Vec<HoldId>, StoreError> {
+        let state = self.state.read().unwrap_or_else(|e| e.into_inner());
+        let since =
+            Utc::now() - chrono::Duration::from_std(within).unwrap_or(chrono::Duration::MAX);
+        let cancelled = state.bookings.values().filter(|b| {
+            b.event == event && b.status == BookingStatus::Cancelled && b.created_at >= since
+        });
+        let aborted = state
+            .aborted
+            .iter()
+            .filter(|(_, (e, at))| *e == event && *at >= since);
+        Ok(cancelled
+            .map(|b| b.id)
+            .chain(aborted.map(|(id, _)| *id))
             .collect())
     }
 

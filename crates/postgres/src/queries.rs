@@ -294,6 +294,31 @@ impl BookingRepo for PostgresRepo {
         .await
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(%event))]
+    async fn spent_holds(
+        &self,
+        event: EventId,
+        within: Duration,
+    ) -> Result<Vec<HoldId>, StoreError> {
+        self.run(
+            Target::Primary,
+            &sql::SPENT_HOLDS,
+            // Capped at a century, which Postgres' intervals can hold.
+            &[
+                &event.get(),
+                &within.as_secs_f64().min(100.0 * 365.25 * 86_400.0),
+            ],
+            |found| {
+                found
+                    .iter()
+                    .map(|row| Ok(HoldId::from_uuid(get(row, 0)?)))
+                    .collect::<Result<_, _>>()
+                    .map(Step::Done)
+            },
+        )
+        .await
+    }
+
     #[tracing::instrument(level = "debug", skip_all)]
     async fn user_bookings(
         &self,

@@ -314,6 +314,18 @@ JOIN seats s ON s.event_id = b.event_id AND s.id = b.seat_id
 WHERE b.event_id = $1 AND b.status = 'CONFIRMED'",
 );
 
+/// The holds of event `$1` that can never be booked again, recorded
+/// within the last `$2 float8` seconds: bookings now cancelled (by when
+/// they were booked) and holds settled as never booked (ABORTED, by when
+/// they were settled). A range of the groups' primary key.
+pub(crate) const SPENT_HOLDS: Statement = Statement::read(
+    "
+SELECT g.id
+FROM booking_groups g
+WHERE g.event_id = $1 AND g.status IN ('CANCELLED', 'ABORTED')
+  AND g.created_at >= now() - make_interval(secs => $2::float8)",
+);
+
 /// A page of user `$1`'s bookings, newest first, strictly before the
 /// cursor `($2 timestamptz, $3 uuid)` (both NULL for the first page), at
 /// most `$4 int8`. A keyset scan of `booking_groups_user_idx`, seats and

@@ -34,6 +34,7 @@ pub fn statements() -> Vec<(&'static str, &'static str)> {
         ("unbooks_due", sql::UNBOOKS_DUE.sql),
         ("unbooked", sql::UNBOOKED.sql),
         ("booked_seats", sql::BOOKED_SEATS.sql),
+        ("spent_holds", sql::SPENT_HOLDS.sql),
         ("user_bookings", sql::USER_BOOKINGS.sql),
     ]
 }

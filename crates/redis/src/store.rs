@@ -204,6 +204,10 @@ impl HoldStore for RedisHoldStore {
         self.unbook_seats(event, booking, seats).await
     }
 
+    async fn forget_holds(&self, event: EventId, holds: &[HoldId]) -> Result<(), StoreError> {
+        self.forget_spent(event, holds).await
+    }
+
     async fn counts(
         &self,
         event: EventId,

@@ -284,3 +284,73 @@ pub async fn an_abandoned_load_lets_the_next_begin_at_once(store: &dyn HoldStore
     assert_eq!(store.finish_load(e, next).await.unwrap(), LoadStep::Done);
     assert_eq!(counts(store, e).await, SeatCounts::default());
 }
+
+pub async fn a_load_forgets_spent_holds_that_older_data_brought_back(store: &dyn HoldStore) {
+    let e = event(1);
+    loaded(store, e).await;
+    // As a snapshot would bring them back: a hold whose booking was since
+    // cancelled, one pending whose confirm was since settled as dead, and
+    // a live hold that nothing spent.
+    let cancelled = held(store, e, "alice", &[1, 2]).await;
+    let dead = held(store, e, "bob", &[3]).await;
+    assert!(matches!(
+        begin(store, e, dead, "bob").await,
+        BeginConfirm::Pending(_)
+    ));
+    let live = held(store, e, "carol", &[4]).await;
+    let token = LoadToken::generate();
+    let spec = spec(single_row(100), LONG);
+    assert_eq!(
+        store.begin_load(e, token, &spec).await.unwrap(),
+        BeginLoad::Begun
+    );
+    // Seat 2 was booked by someone else since (booked wins).
+    let other = HoldId::generate(e);
+    assert_eq!(
+        store
+            .load_booked(e, token, &[(seat(2), other)])
+            .await
+            .unwrap(),
+        LoadStep::Done
+    );
+    let unknown = HoldId::generate(e);
+    store
+        .forget_holds(e, &[cancelled, dead, unknown])
+        .await
+        .unwrap();
+    assert_eq!(store.finish_load(e, token).await.unwrap(), LoadStep::Done);
+
+    assert_eq!(store.hold(e, cancelled).await.unwrap(), None);
+    assert_eq!(store.hold(e, dead).await.unwrap(), None);
+    assert!(store.hold(e, live).await.unwrap().is_some());
+    assert_eq!(
+        store.stale_pending(e, Duration::ZERO).await.unwrap(),
+        vec![]
+    );
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 1,
+            held: 1,
+            stale_pending: 0
+        }
+    );
+    // Their seats are free, but for the booked one; Alice's count of held
+    // seats went with her hold.
+    held(store, e, "dave", &[1, 3]).await;
+    assert_eq!(
+        reserve(store, &request(e, "dave", &[2], LONG)).await,
+        ReserveOutcome::Unavailable(seats(&[2]))
+    );
+    let mut most = request(e, "alice", &[10, 11, 12, 13, 14], LONG);
+    most.max_held_per_user = 5;
+    assert!(matches!(
+        reserve(store, &most).await,
+        ReserveOutcome::Held(_)
+    ));
+    // Again, while ready, and for an event without a mirror: nothing.
+    store.forget_holds(e, &[cancelled, dead]).await.unwrap();
+    store.forget_holds(event(2), &[cancelled]).await.unwrap();
+    assert!(store.hold(e, live).await.unwrap().is_some());
+    assert_eq!(counts(store, e).await.held, 8);
+}

@@ -362,6 +362,45 @@ pub async fn booked_seats_lists_every_confirmed_seat(repo: &dyn BookingRepo) {
     assert_eq!(repo.booked_seats(other).await.unwrap(), vec![]);
 }
 
+pub async fn spent_holds_are_the_events_cancelled_and_settled_holds_of_late(
+    repo: &dyn BookingRepo,
+) {
+    let (e, other) = (event_of(repo, 10).await, event_of(repo, 10).await);
+    let kept = hold(e, "alice", &[1]);
+    let cancelled = hold(e, "bob", &[2]);
+    let dead = hold(e, "carol", &[3]);
+    let elsewhere = hold(other, "dave", &[1]);
+    for h in [&kept, &cancelled, &elsewhere] {
+        repo.confirm(h).await.unwrap();
+    }
+    repo.cancel(cancelled.id).await.unwrap();
+    repo.cancel(elsewhere.id).await.unwrap();
+    assert_eq!(repo.settle(&dead).await.unwrap(), SettleOutcome::Aborted);
+
+    let mut spent = repo
+        .spent_holds(e, Duration::from_secs(3600))
+        .await
+        .unwrap();
+    spent.sort();
+    let mut expected = vec![cancelled.id, dead.id];
+    expected.sort();
+    assert_eq!(spent, expected);
+    assert_eq!(
+        repo.spent_holds(other, Duration::from_secs(3600))
+            .await
+            .unwrap(),
+        vec![elsewhere.id]
+    );
+    // Only what was recorded within the time asked for.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        repo.spent_holds(e, Duration::from_millis(100))
+            .await
+            .unwrap(),
+        vec![]
+    );
+}
+
 pub async fn info_reports_a_version_and_a_clock(repo: &dyn BookingRepo) {
     let info = repo.info().await.unwrap();
     assert!(!info.version.is_empty());

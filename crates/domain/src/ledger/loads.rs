@@ -138,19 +138,34 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
     ))
 }
 
+/// How much the stores' clocks may differ: a hold's age is the hold
+/// store's, a booking's the repo's.
+const CLOCK_SLACK: Duration = Duration::from_secs(60);
+
 /// Copies the event's booked seats from the repo into the load `token`, in
-/// chunks, and ends the load. `Some(booked seats)` when it ended, `None`
-/// when the token went stale.
+/// chunks, forgets the holds the repo knows are spent, and ends the load.
+/// `Some(booked seats)` when it ended, `None` when the token went stale.
 async fn copy_booked(
     ledger: &SeatLedger,
     event: &Event,
     token: LoadToken,
 ) -> Result<Option<usize>, StoreError> {
+    let chunk_size = ledger.config.load_chunk.max(1);
     let booked = ledger.repo.booked_seats(event.id).await?;
-    for chunk in booked.chunks(ledger.config.load_chunk.max(1)) {
+    for chunk in booked.chunks(chunk_size) {
         if ledger.holds.load_booked(event.id, token, chunk).await? == LoadStep::Stale {
             return Ok(None);
         }
+    }
+    // A load follows lost or stale data, and older data brings back holds
+    // that were confirmed and cancelled (or settled as dead) since: left
+    // alone, such a hold keeps a cancelled booking's seats until it
+    // expires. Read after the chunks: a cancel that commits later frees
+    // its seats by its own unbook.
+    let within = ledger.config.hold_lifetime + CLOCK_SLACK;
+    let spent = ledger.repo.spent_holds(event.id, within).await?;
+    for chunk in spent.chunks(chunk_size) {
+        ledger.holds.forget_holds(event.id, chunk).await?;
     }
     match ledger.holds.finish_load(event.id, token).await? {
         LoadStep::Done => Ok(Some(booked.len())),

@@ -31,6 +31,7 @@ pub enum Call {
     AbortConfirm,
     Release,
     Unbook,
+    ForgetHolds,
     Counts,
     SeatMap,
     StalePending,
@@ -50,6 +51,7 @@ pub enum Call {
     UnbooksDue,
     Unbooked,
     BookedSeats,
+    SpentHolds,
     UserBookings,
     // Both
     Info,
@@ -335,6 +337,11 @@ impl<S: HoldStore + ?Sized> HoldStore for Faulty<S> {
             .await
     }
 
+    async fn forget_holds(&self, event: EventId, holds: &[HoldId]) -> Result<(), StoreError> {
+        self.call(Call::ForgetHolds, || self.inner.forget_holds(event, holds))
+            .await
+    }
+
     async fn counts(
         &self,
         event: EventId,
@@ -461,6 +468,15 @@ impl<S: BookingRepo + ?Sized> BookingRepo for Faulty<S> {
 
     async fn booked_seats(&self, event: EventId) -> Result<Vec<(SeatNo, HoldId)>, StoreError> {
         self.call(Call::BookedSeats, || self.inner.booked_seats(event))
+            .await
+    }
+
+    async fn spent_holds(
+        &self,
+        event: EventId,
+        within: Duration,
+    ) -> Result<Vec<HoldId>, StoreError> {
+        self.call(Call::SpentHolds, || self.inner.spent_holds(event, within))
             .await
     }
 

@@ -380,3 +380,25 @@ async fn a_confirm_finished_during_a_reload_stays_booked() {
         names(&["A1", "A5"])
     );
 }
+
+#[tokio::test]
+async fn a_reload_forgets_the_hold_of_a_cancelled_booking_that_older_data_brought_back() {
+    let app = App::new();
+    let event = app.event(&[5]).await;
+    let booking = app.book(&event, "alice", &["A1", "A2"]).await;
+    app.service.cancel(&owner("alice"), booking).await.unwrap();
+    // The hold store comes back from a snapshot taken before the confirm:
+    // the hold is live again, and the mirror is found stale.
+    let mut old = booking_domain::contract::request(event.id, "alice", &[1, 2], crate::TTL);
+    old.id = booking;
+    app.holds.inner().reserve(&old).await.unwrap();
+    assert_eq!(app.availability(&event).await.held, 2);
+    app.holds.fail(Call::Counts, Fault::NotLoaded);
+    let asked = app.repo.calls(Call::SpentHolds);
+
+    let availability = app.availability(&event).await;
+
+    assert_eq!((availability.confirmed, availability.held), (0, 0));
+    assert_eq!(app.repo.calls(Call::SpentHolds), asked + 1, "one reload");
+    app.hold(&event, "bob", &["A1", "A2"]).await;
+}

@@ -1,5 +1,5 @@
-//! The confirm steps (begin, finish, abort), the confirms left pending, and
-//! unbooking a cancelled booking.
+//! The confirm steps (begin, finish, abort), the confirms left pending,
+//! unbooking a cancelled booking, and forgetting spent holds.
 
 use std::time::Duration;
 
@@ -79,6 +79,25 @@ impl RedisHoldStore {
         match self.run(&call).await? {
             Value::Int(_) => Ok(()),
             other => Err(unexpected("unbook", &other)),
+        }
+    }
+
+    #[instrument(level = "debug", skip_all, fields(%event, holds = holds.len()))]
+    pub(super) async fn forget_spent(
+        &self,
+        event: EventId,
+        holds: &[HoldId],
+    ) -> Result<(), StoreError> {
+        if holds.is_empty() {
+            return Ok(());
+        }
+        let mut call = self.call(&self.scripts.forget_holds, event);
+        for id in holds {
+            call.arg(Text(*id));
+        }
+        match self.run(&call).await? {
+            Value::Int(_) => Ok(()),
+            other => Err(unexpected("forget_holds", &other)),
         }
     }
 
