@@ -78,6 +78,23 @@ impl Rig {
         }
     }
 
+    /// Another instance on the same stores (the same proxies), as a load
+    /// balancer would run beside the first.
+    pub async fn another_instance(&self, change: impl FnOnce(&mut Settings)) -> TestApp {
+        let first = self.app.settings.clone();
+        STORES
+            .scope(
+                Stores::PostgresRedis,
+                spawn_app_with(move |s| {
+                    s.postgres.url = first.postgres.url.clone();
+                    s.redis.url = first.redis.url.clone();
+                    s.redis.key_prefix = first.redis.key_prefix.clone();
+                    change(s);
+                }),
+            )
+            .await
+    }
+
     pub fn redis_proxy(&self) -> &TcpProxy {
         self.redis_proxy
             .as_ref()
@@ -127,6 +144,22 @@ pub fn event_key(prefix: &str, event: i64, part: Part) -> String {
     let prefix = KeyPrefix::parse(prefix).unwrap();
     let event = EventId::new(event).unwrap();
     EventKeys::new(&prefix, event).key(part).to_string()
+}
+
+/// The hold owning each held or pending seat of the event (seat number to
+/// hold id), read from the Redis server at `port` itself.
+pub async fn seat_owners(
+    port: u16,
+    prefix: &str,
+    event: i64,
+) -> Result<BTreeMap<i32, String>, String> {
+    let key = event_key(prefix, event, Part::Owners);
+    let owners: Vec<(String, String)> =
+        booking_tests::harness::redis_control::query(port, redis::cmd("HGETALL").arg(key)).await?;
+    Ok(owners
+        .into_iter()
+        .filter_map(|(seat, hold)| Some((seat.parse().ok()?, hold)))
+        .collect())
 }
 
 /// Where the test databases live (`BOOKING_TEST_PG_URL`, or the local

@@ -17,3 +17,4 @@ mod map_page;
 mod race;
 mod real_stores;
 mod rules;
+mod soak;
