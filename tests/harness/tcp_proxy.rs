@@ -224,7 +224,11 @@ async fn relay_connection(
 
     // A hung peer answers nothing, so while blackholed the target is not
     // even dialled (and holds no server slot).
+    // `biased`: a cut is looked at first. When a cut and the end of a
+    // blackhole land together (`cut(); blackhole(false)`), the cut wins,
+    // and nothing held is delivered.
     let server = tokio::select! {
+        biased;
         _ = &mut cut => return cut_off(client, None, &counters),
         server = async {
             faults.wait_for(|f| !f.blackhole).await.ok()?;
@@ -248,6 +252,7 @@ async fn relay_connection(
             )
         };
         tokio::select! {
+            biased;
             _ = &mut cut => true,
             _ = relay => false,
         }

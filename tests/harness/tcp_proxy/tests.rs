@@ -134,6 +134,60 @@ async fn a_blackhole_holds_traffic_until_lifted() {
     }
 }
 
+/// A server that counts the bytes it receives, on all connections.
+async fn counting_server() -> (SocketAddr, Arc<AtomicU64>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let received = Arc::new(AtomicU64::new(0));
+    let counter = received.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buffer = [0; 1024];
+                while let Ok(n @ 1..) = stream.read(&mut buffer).await {
+                    counter.fetch_add(n as u64, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (address, received)
+}
+
+#[tokio::test]
+async fn a_cut_drops_held_traffic_even_when_the_blackhole_ends_at_once() {
+    let (server, received) = counting_server().await;
+    let proxy = TcpProxy::start(server).await;
+    let mut streams = Vec::new();
+    for _ in 0..10 {
+        let mut stream = connect(&proxy).await;
+        stream.write_all(b"x").await.unwrap();
+        streams.push(stream);
+    }
+    wait_until(Duration::from_secs(2), "the first bytes", || async {
+        received.load(Ordering::SeqCst) == 10
+    })
+    .await;
+
+    proxy.blackhole(true);
+    for stream in &mut streams {
+        stream.write_all(b"held").await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    // As a link that dies while hung: what it held is lost, whichever way
+    // each connection's relay sees the two changes.
+    proxy.cut();
+    proxy.blackhole(false);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        received.load(Ordering::SeqCst),
+        10,
+        "held bytes got through a cut"
+    );
+    assert_eq!(proxy.stats().cut, 10);
+}
+
 #[tokio::test]
 async fn refusing_resets_new_connections_only() {
     let proxy = TcpProxy::start(echo_server().await).await;
