@@ -158,16 +158,25 @@ async fn redis_paused_mid_sale_answers_503_with_retry_after_within_3_s_then_lose
         app.send("GET", &seats, As::Nobody, None).boxed(),
         app.confirm(event, "bob", &bobs).boxed(),
         app.release(event, "dave", &daves).boxed(),
+        app.send("GET", "/test-pg", As::Nobody, None).boxed(),
     ];
     let cancel = timed(app.cancel(&booking, As::Header("alice")));
-    let (answers, (cancelled, cancel_took)) =
-        tokio::join!(join_all(requests.into_iter().map(timed)), cancel);
+    let ready = timed(app.send("GET", "/health/ready", As::Nobody, None));
+    let (answers, (cancelled, cancel_took), (ready, ready_took)) =
+        tokio::join!(join_all(requests.into_iter().map(timed)), cancel, ready);
     redis.resume();
 
     for (answer, took) in &answers {
         assert_unavailable(answer);
         assert!(*took <= REDIS_HANG_BOUND, "a 503 took {took:?}");
     }
+    // Readiness, for load balancers, says so too.
+    assert_eq!(ready.status, 503, "{:?}", ready.body);
+    assert!(ready.headers.contains_key("retry-after"));
+    assert!(
+        ready_took <= REDIS_HANG_BOUND,
+        "readiness took {ready_took:?}"
+    );
     let slowest = answers.iter().map(|(_, took)| *took).max();
     eprintln!("under SIGSTOP: slowest 503 {slowest:?}, the cancel {cancel_took:?}");
     // The cancel committed in Postgres; its seats are freed once Redis

@@ -315,9 +315,7 @@ impl Soak {
                 if status >= 500 && status != 503 {
                     report.violation("a 500", format!("{kind} {path}: {status} {body}"));
                 }
-                // The readiness probe's 503 is for load balancers, which
-                // poll anyway; clients' requests must say when to retry.
-                if status == 503 && !retry_after && kind != "ready" {
+                if status == 503 && !retry_after {
                     report.violation("a 503 without Retry-After", format!("{kind} {path}"));
                 }
                 Some(Reply { status, body })

@@ -33,8 +33,16 @@ pub async fn ready(service: web::Data<BookingService>) -> HttpResponse {
     if up {
         HttpResponse::Ok().json(body)
     } else {
-        HttpResponse::ServiceUnavailable().json(body)
+        unavailable().json(body)
     }
+}
+
+/// A 503 that says when to come back, as every other 503 does (see
+/// `ApiError`): a store that is down is a restart or a failover away.
+fn unavailable() -> actix_web::HttpResponseBuilder {
+    let mut response = HttpResponse::ServiceUnavailable();
+    response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+    response
 }
 
 /// The original shape `{connected, currentTime, version}` for the booking
@@ -48,7 +56,7 @@ pub async fn test_pg(service: web::Data<BookingService>) -> HttpResponse {
             "version": info.version,
             "holdStore": store_json(&health.holds),
         })),
-        _ => HttpResponse::ServiceUnavailable().json(json!({
+        _ => unavailable().json(json!({
             "error": "a storage backend is unavailable",
             "code": "SERVICE_UNAVAILABLE",
             "connected": false,
