@@ -6,10 +6,17 @@
 //! ```sh
 //! cargo test -p booking-redis --test redis cost -- --ignored --nocapture
 //! ```
+//!
+//! And what one Redis core serves for ONE hot event (docs/DEPLOY.md): the
+//! server pinned to one core, redis-benchmark to the other, replaying
+//! one-seat reserves of one event until it is nearly sold out.
 
 use std::process::Command;
 
+use std::time::Duration;
+
 use booking_domain::contract::{event, request, single_row};
+use booking_domain::{HoldId, HoldRequest, HoldStore, Mirror, SeatChoice, SeatNo, UserId};
 use booking_redis::{
     counts_script, reserve_args, reserve_keys, reserve_script, EventKeys, RedisHoldStore,
 };
@@ -67,8 +74,13 @@ async fn a_one_seat_reserve_and_a_counts_read_cost_this_many_sets() {
     reserve.extend(keys);
     reserve.extend(args);
     let counts_sha: String = server.query(redis::cmd("SCRIPT").arg("LOAD").arg(counts_script()));
-    let mut counts = vec!["EVALSHA".to_owned(), counts_sha, "11".to_owned()];
-    counts.extend(EventKeys::new(store.key_prefix(), e).all().names());
+    let event_keys = EventKeys::new(store.key_prefix(), e).all().names();
+    let mut counts = vec![
+        "EVALSHA".to_owned(),
+        counts_sha,
+        event_keys.len().to_string(),
+    ];
+    counts.extend(event_keys);
     counts.push(GRACE.as_millis().to_string());
     let set: Vec<String> = ["SET", "bench:{x}:key", "__rand_int__"]
         .map(String::from)
@@ -98,4 +110,122 @@ async fn a_one_seat_reserve_and_a_counts_read_cost_this_many_sets() {
             per_call / set.1
         );
     }
+}
+
+/// One run of redis-benchmark replaying `command`, the server pinned to
+/// core 0 and the client to core 1 when `taskset` is there: (requests/s,
+/// server CPU µs per request, usec_per_call of the script).
+fn pinned_run(
+    server: &PrivateRedis,
+    cpu: &ServerCpu,
+    requests: u64,
+    range: u32,
+    command: &[String],
+) -> (f64, f64, f64) {
+    let _: () = server.query(redis::cmd("CONFIG").arg("RESETSTAT"));
+    let before = cpu.micros();
+    let mut bench = Command::new("taskset");
+    bench
+        .args(["-c", "1", "redis-benchmark", "-p", &server.port.to_string()])
+        .args(["-c", "50", "-n", &requests.to_string()])
+        .args(["-r", &range.to_string(), "--csv"])
+        .args(command);
+    let out = bench.output().expect("taskset and redis-benchmark run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let used = (cpu.micros() - before) as f64 / requests as f64;
+    let csv = String::from_utf8_lossy(&out.stdout);
+    let rps: f64 = csv
+        .lines()
+        .find(|line| line.starts_with("\"EVALSHA"))
+        .and_then(|line| line.split(',').nth(1))
+        .and_then(|cell| cell.trim_matches('"').parse().ok())
+        .unwrap_or_else(|| panic!("no EVALSHA row in {csv}"));
+    let stats: String = server.query(redis::cmd("INFO").arg("commandstats"));
+    let per_call = stats
+        .lines()
+        .find_map(|line| line.strip_prefix("cmdstat_evalsha:"))
+        .and_then(|line| line.split("usec_per_call=").nth(1))
+        .and_then(|rest| rest.split(',').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    (rps, used, per_call)
+}
+
+/// ONE event is ONE hash slot, so on a cluster its reserves are served by
+/// one Redis core whatever the cluster's size. This replays one-seat
+/// reserves of a 60,000-seat event, each a new hold of a new user on a
+/// random seat (`__rand_int__`), in rounds of 20,000 until the event is
+/// nearly sold out: early rounds mostly hold, late ones mostly meet taken
+/// seats, as a real on-sale does. The server is pinned to core 0, the
+/// client to core 1 (`taskset`).
+///
+/// ```sh
+/// cargo test -p booking-redis --test redis hot_event -- --ignored --nocapture
+/// ```
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run it on purpose, on a quiet machine"]
+async fn hot_event_reserves_per_redis_core() {
+    const SEATS: u32 = 60_000;
+    let server = PrivateRedis::start(&[]);
+    let cpu = ServerCpu::of(&server);
+    let info: String = server.query(redis::cmd("INFO").arg("server"));
+    let pid = info
+        .lines()
+        .find_map(|line| line.strip_prefix("process_id:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let pinned = Command::new("taskset")
+        .args(["-a", "-cp", "0", &pid])
+        .output()
+        .expect("taskset runs");
+    assert!(pinned.status.success(), "pinning the server");
+    let store = RedisHoldStore::connect(&server.url(), "booking", 2).unwrap();
+    let e = event(1);
+    booking_domain::contract::load(&store, e, single_row(SEATS), &[]).await;
+    let template = HoldRequest {
+        id: HoldId::generate(e),
+        event: e,
+        user: UserId::parse("buyer").unwrap(),
+        seats: SeatChoice::Seats(vec![SeatNo::new(1).unwrap()]),
+        ttl: Duration::from_secs(600),
+        max_held_per_user: 1_000_000,
+    };
+    let sha: String = server.query(redis::cmd("SCRIPT").arg("LOAD").arg(reserve_script()));
+    let keys = reserve_keys(store.key_prefix(), &template);
+    let mut args = reserve_args(&template);
+    for i in [0, 1, 5] {
+        args[i] = "__rand_int__".into();
+    }
+    let mut reserve = vec!["EVALSHA".to_owned(), sha, keys.len().to_string()];
+    reserve.extend(keys);
+    reserve.extend(args);
+
+    eprintln!("round  held after  reserves/s  server CPU us/req  usec_per_call");
+    let mut total = (0u64, 0f64, 0f64);
+    for round in 1..=8 {
+        let requests = 20_000;
+        // Seats 1..SEATS-1 (__rand_int__ runs from 0; seat 0 is no seat).
+        let (rps, used, per_call) = pinned_run(&server, &cpu, requests, SEATS, &reserve);
+        let Mirror::Ready(counts) = store.counts(e, LONG).await.unwrap() else {
+            panic!("the event is loaded")
+        };
+        eprintln!(
+            "{round:5}  {:10}  {rps:10.0}  {used:17.1}  {per_call:13.1}",
+            counts.held
+        );
+        total.0 += requests;
+        total.1 += used * requests as f64;
+        total.2 += requests as f64 / rps;
+    }
+    eprintln!(
+        "all rounds: {:.0} reserves/s, {:.1} us server CPU per reserve ({} requests)",
+        total.0 as f64 / total.2,
+        total.1 / total.0 as f64,
+        total.0
+    );
 }
