@@ -16,7 +16,10 @@ use std::process::Command;
 use std::time::Duration;
 
 use booking_domain::contract::{event, request, single_row};
-use booking_domain::{HoldId, HoldRequest, HoldStore, Mirror, SeatChoice, SeatNo, UserId};
+use booking_domain::{
+    BeginConfirm, HoldId, HoldRequest, HoldStore, Mirror, ReserveOutcome, SeatChoice, SeatNo,
+    UserId,
+};
 use booking_redis::{
     counts_script, reserve_args, reserve_keys, reserve_script, EventKeys, RedisHoldStore,
 };
@@ -113,8 +116,8 @@ async fn a_one_seat_reserve_and_a_counts_read_cost_this_many_sets() {
 }
 
 /// One run of redis-benchmark replaying `command`, the server pinned to
-/// core 0 and the client to core 1 when `taskset` is there: (requests/s,
-/// server CPU µs per request, usec_per_call of the script).
+/// core 0 and the client to core 1 (`taskset`), 50 connections:
+/// (requests/s, server CPU µs per request, usec_per_call of the command).
 fn pinned_run(
     server: &PrivateRedis,
     cpu: &ServerCpu,
@@ -140,14 +143,15 @@ fn pinned_run(
     let csv = String::from_utf8_lossy(&out.stdout);
     let rps: f64 = csv
         .lines()
-        .find(|line| line.starts_with("\"EVALSHA"))
+        .find(|line| !line.starts_with("\"test\"") && line.contains(','))
         .and_then(|line| line.split(',').nth(1))
         .and_then(|cell| cell.trim_matches('"').parse().ok())
-        .unwrap_or_else(|| panic!("no EVALSHA row in {csv}"));
+        .unwrap_or_else(|| panic!("no result row in {csv}"));
     let stats: String = server.query(redis::cmd("INFO").arg("commandstats"));
+    let name = format!("cmdstat_{}:", command[0].to_lowercase());
     let per_call = stats
         .lines()
-        .find_map(|line| line.strip_prefix("cmdstat_evalsha:"))
+        .find_map(|line| line.strip_prefix(&name))
         .and_then(|line| line.split("usec_per_call=").nth(1))
         .and_then(|rest| rest.split(',').next())
         .and_then(|n| n.parse().ok())
@@ -155,38 +159,16 @@ fn pinned_run(
     (rps, used, per_call)
 }
 
-/// ONE event is ONE hash slot, so on a cluster its reserves are served by
-/// one Redis core whatever the cluster's size. This replays one-seat
-/// reserves of a 60,000-seat event, each a new hold of a new user on a
-/// random seat (`__rand_int__`), in rounds of 20,000 until the event is
-/// nearly sold out: early rounds mostly hold, late ones mostly meet taken
-/// seats, as a real on-sale does. The server is pinned to core 0, the
-/// client to core 1 (`taskset`).
-///
-/// ```sh
-/// cargo test -p booking-redis --test redis hot_event -- --ignored --nocapture
-/// ```
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement: run it on purpose, on a quiet machine"]
-async fn hot_event_reserves_per_redis_core() {
-    const SEATS: u32 = 60_000;
-    let server = PrivateRedis::start(&[]);
-    let cpu = ServerCpu::of(&server);
-    let info: String = server.query(redis::cmd("INFO").arg("server"));
-    let pid = info
-        .lines()
-        .find_map(|line| line.strip_prefix("process_id:"))
-        .unwrap()
-        .trim()
-        .to_owned();
-    let pinned = Command::new("taskset")
-        .args(["-a", "-cp", "0", &pid])
-        .output()
-        .expect("taskset runs");
-    assert!(pinned.status.success(), "pinning the server");
-    let store = RedisHoldStore::connect(&server.url(), "booking", 2).unwrap();
-    let e = event(1);
-    booking_domain::contract::load(&store, e, single_row(SEATS), &[]).await;
+/// Replays one-seat reserves of `e` (loaded with `seats` seats, the last
+/// booked) in rounds of 20,000 until it is nearly sold out, printing each
+/// round; (reserves/s, server CPU µs per reserve) over all rounds.
+async fn sell_out(
+    server: &PrivateRedis,
+    cpu: &ServerCpu,
+    store: &RedisHoldStore,
+    e: booking_domain::EventId,
+    seats: u32,
+) -> (f64, f64) {
     let template = HoldRequest {
         id: HoldId::generate(e),
         event: e,
@@ -204,13 +186,11 @@ async fn hot_event_reserves_per_redis_core() {
     let mut reserve = vec!["EVALSHA".to_owned(), sha, keys.len().to_string()];
     reserve.extend(keys);
     reserve.extend(args);
-
     eprintln!("round  held after  reserves/s  server CPU us/req  usec_per_call");
-    let mut total = (0u64, 0f64, 0f64);
+    let (mut requests, mut cpu_total, mut seconds) = (0u64, 0f64, 0f64);
     for round in 1..=8 {
-        let requests = 20_000;
-        // Seats 1..SEATS-1 (__rand_int__ runs from 0; seat 0 is no seat).
-        let (rps, used, per_call) = pinned_run(&server, &cpu, requests, SEATS, &reserve);
+        let n = 20_000;
+        let (rps, used, per_call) = pinned_run(server, cpu, n, seats - 1, &reserve);
         let Mirror::Ready(counts) = store.counts(e, LONG).await.unwrap() else {
             panic!("the event is loaded")
         };
@@ -218,14 +198,149 @@ async fn hot_event_reserves_per_redis_core() {
             "{round:5}  {:10}  {rps:10.0}  {used:17.1}  {per_call:13.1}",
             counts.held
         );
-        total.0 += requests;
-        total.1 += used * requests as f64;
-        total.2 += requests as f64 / rps;
+        requests += n;
+        cpu_total += used * n as f64;
+        seconds += n as f64 / rps;
     }
+    (requests as f64 / seconds, cpu_total / requests as f64)
+}
+
+/// The server's CPU per call of `call`, run `n` times one after another.
+async fn cpu_per_call<F, Fut>(cpu: &ServerCpu, n: u32, mut call: F) -> f64
+where
+    F: FnMut(u32) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let before = cpu.micros();
+    for i in 0..n {
+        call(i).await;
+    }
+    (cpu.micros() - before) as f64 / f64::from(n)
+}
+
+/// ONE event is ONE hash slot, so on a cluster its reserves are served by
+/// one Redis core whatever the cluster's size. This replays one-seat
+/// reserves of a 60,000-seat event, each a new hold of a new user on a
+/// random seat (`__rand_int__`), in rounds of 20,000 until the event is
+/// nearly sold out: early rounds mostly hold, late ones mostly meet taken
+/// seats, as a real on-sale does. Once with nobody watching the event,
+/// once watched (live seat maps on: every change is also appended to the
+/// event's feed). The server is pinned to core 0, the client to core 1
+/// (`taskset`). Then the server CPU of the other calls a buyer causes: a
+/// counts read, a seat map, a confirm (begin + finish), a feed poll.
+///
+/// ```sh
+/// cargo test -p booking-redis --test redis hot_event -- --ignored --nocapture
+/// ```
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement: run it on purpose, on a quiet machine"]
+async fn hot_event_reserves_per_redis_core() {
+    // 60,000 seats for sale, and one more already booked: __rand_int__
+    // runs 0..SEATS-2, and seat "0" makes the script read the LAST seat
+    // (GETRANGE -1), which must then be taken, never free.
+    const SEATS: u32 = 60_001;
+    let server = PrivateRedis::start(&[]);
+    let cpu = ServerCpu::of(&server);
+    let info: String = server.query(redis::cmd("INFO").arg("server"));
+    let pid = info
+        .lines()
+        .find_map(|line| line.strip_prefix("process_id:"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    let pinned = Command::new("taskset")
+        .args(["-a", "-cp", "0", &pid])
+        .output()
+        .expect("taskset runs");
+    assert!(pinned.status.success(), "pinning the server");
+    let store = RedisHoldStore::connect(&server.url(), "booking", 2).unwrap();
+    let last = SeatNo::new(SEATS).unwrap();
+    let (quiet, watched, other) = (event(1), event(2), event(3));
+    for e in [quiet, watched, other] {
+        booking_domain::contract::load(
+            &store,
+            e,
+            single_row(SEATS),
+            &[(last, HoldId::generate(e))],
+        )
+        .await;
+    }
+
+    let set: Vec<String> = ["SET", "bench:{x}:key", "__rand_int__"]
+        .map(String::from)
+        .to_vec();
+    let (set_rps, set_cpu, _) = pinned_run(&server, &cpu, 200_000, 100_000, &set);
+    eprintln!("SET for scale: {set_rps:.0}/s, {set_cpu:.1} us server CPU per request");
+    eprintln!("-- one event, nobody watching");
+    let (rps, reserve_cpu) = sell_out(&server, &cpu, &store, quiet, SEATS).await;
     eprintln!(
-        "all rounds: {:.0} reserves/s, {:.1} us server CPU per reserve ({} requests)",
-        total.0 as f64 / total.2,
-        total.1 / total.0 as f64,
-        total.0
+        "all rounds: {rps:.0} reserves/s, {reserve_cpu:.1} us server CPU per reserve \
+         ({:.1} SETs)",
+        reserve_cpu / set_cpu
     );
+    eprintln!("-- one event, watched (live seat maps)");
+    let ttl = Duration::from_secs(3600);
+    let Mirror::Ready(start) = store.watch(watched, ttl).await.unwrap() else {
+        panic!("loaded")
+    };
+    let (rps, watched_cpu) = sell_out(&server, &cpu, &store, watched, SEATS).await;
+    eprintln!(
+        "all rounds: {rps:.0} reserves/s, {watched_cpu:.1} us server CPU per reserve \
+         ({:.1} SETs)",
+        watched_cpu / set_cpu
+    );
+
+    // The other calls, one after another from this client.
+    let counts = cpu_per_call(&cpu, 5_000, |_| async {
+        store.counts(watched, LONG).await.unwrap();
+    })
+    .await;
+    let map = cpu_per_call(&cpu, 500, |_| async {
+        store.seat_map(watched).await.unwrap();
+    })
+    .await;
+    let poll = cpu_per_call(&cpu, 2_000, |_| async {
+        store
+            .changes(watched, start.position, 100, ttl)
+            .await
+            .unwrap();
+    })
+    .await;
+    let mut holds = Vec::new();
+    for n in 1..=2_000 {
+        let Mirror::Ready(ReserveOutcome::Held(hold)) = store
+            .reserve(&request(other, &format!("u{n}"), &[n], LONG))
+            .await
+            .unwrap()
+        else {
+            panic!("seat {n} is free")
+        };
+        holds.push(hold);
+    }
+    let confirm = cpu_per_call(&cpu, 2_000, |i| {
+        let hold = holds[i as usize].clone();
+        let store = &store;
+        async move {
+            let Mirror::Ready(BeginConfirm::Pending(pending)) = store
+                .begin_confirm(hold.event, hold.id, &hold.user)
+                .await
+                .unwrap()
+            else {
+                panic!("a live hold goes pending")
+            };
+            store.finish_confirm(&pending).await.unwrap();
+        }
+    })
+    .await;
+    eprintln!("server CPU per call, us (SETs):");
+    for (name, used) in [
+        ("reserve", reserve_cpu),
+        ("reserve, event watched", watched_cpu),
+        ("confirm (begin + finish)", confirm),
+        ("counts", counts),
+        ("seat map, 60,000 seats", map),
+        ("feed poll (changes)", poll),
+    ] {
+        eprintln!("  {name:28} {used:7.1} ({:5.1})", used / set_cpu);
+    }
 }
