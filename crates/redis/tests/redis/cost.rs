@@ -205,17 +205,37 @@ async fn sell_out(
     (requests as f64 / seconds, cpu_total / requests as f64)
 }
 
-/// The server's CPU per call of `call`, run `n` times one after another.
-async fn cpu_per_call<F, Fut>(cpu: &ServerCpu, n: u32, mut call: F) -> f64
+/// The server's CPU per call, and calls/s, of `n` calls made by `lanes`
+/// concurrent tasks through one store, as the api's request handlers make
+/// them (its pool multiplexes them over a few connections).
+async fn cpu_per_call<F, Fut>(cpu: &ServerCpu, n: u32, lanes: u32, call: F) -> (f64, f64)
 where
-    F: FnMut(u32) -> Fut,
-    Fut: std::future::Future<Output = ()>,
+    F: Fn(u32) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
 {
+    let call = std::sync::Arc::new(call);
     let before = cpu.micros();
-    for i in 0..n {
-        call(i).await;
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..lanes)
+        .map(|lane| {
+            let call = call.clone();
+            tokio::spawn(async move {
+                let mut i = lane;
+                while i < n {
+                    call(i).await;
+                    i += lanes;
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
     }
-    (cpu.micros() - before) as f64 / f64::from(n)
+    let seconds = started.elapsed().as_secs_f64();
+    (
+        (cpu.micros() - before) as f64 / f64::from(n),
+        f64::from(n) / seconds,
+    )
 }
 
 /// ONE event is ONE hash slot, so on a cluster its reserves are served by
@@ -280,7 +300,7 @@ async fn hot_event_reserves_per_redis_core() {
     );
     eprintln!("-- one event, watched (live seat maps)");
     let ttl = Duration::from_secs(3600);
-    let Mirror::Ready(start) = store.watch(watched, ttl).await.unwrap() else {
+    let Mirror::Ready(_) = store.watch(watched, ttl).await.unwrap() else {
         panic!("loaded")
     };
     let (rps, watched_cpu) = sell_out(&server, &cpu, &store, watched, SEATS).await;
@@ -290,56 +310,116 @@ async fn hot_event_reserves_per_redis_core() {
         watched_cpu / set_cpu
     );
 
-    // The other calls, one after another from this client.
-    let counts = cpu_per_call(&cpu, 5_000, |_| async {
-        store.counts(watched, LONG).await.unwrap();
-    })
-    .await;
-    let map = cpu_per_call(&cpu, 500, |_| async {
-        store.seat_map(watched).await.unwrap();
-    })
-    .await;
-    let poll = cpu_per_call(&cpu, 2_000, |_| async {
-        store
-            .changes(watched, start.position, 100, ttl)
-            .await
-            .unwrap();
-    })
-    .await;
-    let mut holds = Vec::new();
-    for n in 1..=2_000 {
-        let Mirror::Ready(ReserveOutcome::Held(hold)) = store
-            .reserve(&request(other, &format!("u{n}"), &[n], LONG))
-            .await
-            .unwrap()
-        else {
-            panic!("seat {n} is free")
-        };
-        holds.push(hold);
-    }
-    let confirm = cpu_per_call(&cpu, 2_000, |i| {
-        let hold = holds[i as usize].clone();
-        let store = &store;
-        async move {
-            let Mirror::Ready(BeginConfirm::Pending(pending)) = store
-                .begin_confirm(hold.event, hold.id, &hold.user)
-                .await
-                .unwrap()
-            else {
-                panic!("a live hold goes pending")
-            };
-            store.finish_confirm(&pending).await.unwrap();
+    // The other calls a buyer causes, through the store as the api makes
+    // them: 64 at a time over a pool of 16 multiplexed connections.
+    let store = std::sync::Arc::new(RedisHoldStore::connect(&server.url(), "booking", 16).unwrap());
+    let lanes = 64;
+    let (counts, _) = cpu_per_call(&cpu, 20_000, lanes, {
+        let store = store.clone();
+        move |_| {
+            let store = store.clone();
+            async move {
+                store.counts(watched, LONG).await.unwrap();
+            }
         }
     })
     .await;
+    let (map, _) = cpu_per_call(&cpu, 2_000, lanes, {
+        let store = store.clone();
+        move |_| {
+            let store = store.clone();
+            async move {
+                store.seat_map(watched).await.unwrap();
+            }
+        }
+    })
+    .await;
+    // Holds on a fresh event, each its own user: reserves through the
+    // store, then their confirms (begin + finish), both 64 at a time.
+    let holds = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (store_reserve, _) = cpu_per_call(&cpu, 20_000, lanes, {
+        let (store, holds) = (store.clone(), holds.clone());
+        move |i| {
+            let (store, holds) = (store.clone(), holds.clone());
+            async move {
+                let n = i + 1;
+                let asked = request(other, &format!("u{n}"), &[n], LONG);
+                let Mirror::Ready(ReserveOutcome::Held(hold)) =
+                    store.reserve(&asked).await.unwrap()
+                else {
+                    panic!("seat {n} is free")
+                };
+                holds.lock().unwrap().push(hold);
+            }
+        }
+    })
+    .await;
+    let holds: Vec<_> = std::mem::take(&mut *holds.lock().unwrap());
+    let holds = std::sync::Arc::new(holds);
+    let (confirm, _) = cpu_per_call(&cpu, 20_000, lanes, {
+        let (store, holds) = (store.clone(), holds.clone());
+        move |i| {
+            let (store, holds) = (store.clone(), holds.clone());
+            async move {
+                let hold = &holds[i as usize];
+                let Mirror::Ready(BeginConfirm::Pending(pending)) = store
+                    .begin_confirm(hold.event, hold.id, &hold.user)
+                    .await
+                    .unwrap()
+                else {
+                    panic!("a live hold goes pending")
+                };
+                store.finish_confirm(&pending).await.unwrap();
+            }
+        }
+    })
+    .await;
+    // Feed polls: one instance polls a watched event every 200 ms, one
+    // poll at a time. An idle poll, and one that brings 100 changes.
+    let Mirror::Ready(mut at) = store.watch(other, ttl).await.unwrap() else {
+        panic!("loaded")
+    };
+    let position = at.position;
+    let (idle_poll, _) = cpu_per_call(&cpu, 2_000, 1, {
+        let store = store.clone();
+        move |_| {
+            let store = store.clone();
+            async move {
+                store.changes(other, position, 500, ttl).await.unwrap();
+            }
+        }
+    })
+    .await;
+    let mut busy_poll = 0.0;
+    for round in 0..100u32 {
+        for k in 0..100u32 {
+            let n = 20_001 + round * 100 + k;
+            store
+                .reserve(&request(other, &format!("u{n}"), &[n], LONG))
+                .await
+                .unwrap();
+        }
+        let before = cpu.micros();
+        let Mirror::Ready(booking_domain::FeedRead::Changes(changes)) =
+            store.changes(other, at.position, 500, ttl).await.unwrap()
+        else {
+            panic!("changes")
+        };
+        busy_poll += (cpu.micros() - before) as f64;
+        assert_eq!(changes.len(), 100);
+        at.position = changes.last().unwrap().position;
+    }
+    let busy_poll = busy_poll / 100.0;
     eprintln!("server CPU per call, us (SETs):");
     for (name, used) in [
-        ("reserve", reserve_cpu),
-        ("reserve, event watched", watched_cpu),
+        ("reserve (redis-benchmark)", reserve_cpu),
+        ("reserve, watched (r-b)", watched_cpu),
+        ("reserve (store, 64 at once)", store_reserve),
         ("confirm (begin + finish)", confirm),
         ("counts", counts),
         ("seat map, 60,000 seats", map),
-        ("feed poll (changes)", poll),
+        ("feed poll, nothing new", idle_poll),
+        ("feed poll, 100 changes", busy_poll),
     ] {
         eprintln!("  {name:28} {used:7.1} ({:5.1})", used / set_cpu);
     }
