@@ -27,6 +27,14 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Self {
+        let cluster = Self::nodes_only();
+        cluster.create();
+        cluster
+    }
+
+    /// Three cluster-enabled nodes that are not a cluster yet: they refuse
+    /// every key until [`Cluster::create`].
+    fn nodes_only() -> Self {
         let nodes: Vec<PrivateRedis> = (0..3)
             .map(|_| {
                 let bus = free_port().to_string();
@@ -42,7 +50,14 @@ impl Cluster {
                 ])
             })
             .collect();
-        let addresses: Vec<String> = nodes
+        Self { nodes }
+    }
+
+    /// `redis-cli --cluster create` of the nodes, waiting for
+    /// `cluster_state:ok` on all of them.
+    fn create(&self) {
+        let addresses: Vec<String> = self
+            .nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
@@ -57,10 +72,9 @@ impl Cluster {
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
-        let cluster = Self { nodes };
         let started = Instant::now();
-        while !cluster.nodes.iter().all(|n| {
-            let info: String = cluster.query(n.port, redis::cmd("CLUSTER").arg("INFO"));
+        while !self.nodes.iter().all(|n| {
+            let info: String = self.query(n.port, redis::cmd("CLUSTER").arg("INFO"));
             info.contains("cluster_state:ok")
         }) {
             assert!(
@@ -69,7 +83,6 @@ impl Cluster {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        cluster
     }
 
     fn seeds(&self) -> Vec<String> {
@@ -369,4 +382,49 @@ async fn a_cluster_that_cannot_be_reached_is_unavailable_within_seconds() {
         started.elapsed()
     );
     assert!(RedisHoldStore::connect_cluster(&[], "booking", RedisOptions::default()).is_err());
+}
+
+/// The api may start before its cluster is formed (a deployment coming up
+/// in any order): the store answers Unavailable meanwhile, and serves once
+/// the cluster is there, without being rebuilt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_built_before_its_cluster_is_formed_serves_once_it_is() {
+    let cluster = tokio::task::spawn_blocking(Cluster::nodes_only)
+        .await
+        .unwrap();
+    let prefix = KeyPrefix::parse("booking").unwrap();
+    let store = cluster_store(&cluster, &prefix);
+    let e = event(1);
+    assert!(matches!(
+        store.counts(e, Duration::from_secs(60)).await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    assert!(matches!(
+        store.info().await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.create();
+        cluster
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        match store.counts(e, Duration::from_secs(60)).await {
+            Ok(answer) => {
+                assert_eq!(answer, Mirror::NotLoaded);
+                break;
+            }
+            Err(StoreError::Unavailable { .. }) if started.elapsed() < Duration::from_secs(15) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    load(&store, e, 10, &[]).await;
+    book(&store, e, "alice", &[1]).await;
+    assert_eq!(counts(&store, e).await, counted(1, 0));
+    assert!(store.info().await.is_ok());
+    drop(cluster);
 }
