@@ -19,7 +19,7 @@ async fn spawn_real_app(change: impl FnOnce(&mut booking_api::Settings)) -> Test
 }
 
 /// Seats of the event with more than one CONFIRMED row, read from Postgres.
-async fn double_booked_seats(app: &TestApp, event: i64) -> i64 {
+pub(crate) async fn double_booked_seats(app: &TestApp, event: i64) -> i64 {
     let client = app.database.as_ref().unwrap().raw_client().await;
     let row = client
         .query_one(
@@ -32,7 +32,7 @@ async fn double_booked_seats(app: &TestApp, event: i64) -> i64 {
     row.get(0)
 }
 
-async fn confirmed_rows(app: &TestApp, event: i64) -> i64 {
+pub(crate) async fn confirmed_rows(app: &TestApp, event: i64) -> i64 {
     let client = app.database.as_ref().unwrap().raw_client().await;
     client
         .query_one(

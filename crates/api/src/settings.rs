@@ -137,12 +137,31 @@ pub struct PostgresSettings {
     pub read_url: Secret,
 }
 
+/// Which Redis topology holds the holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RedisMode {
+    /// One server at `redis.url` (or a proxy in front of one).
+    Single,
+    /// A Redis Cluster reached from the seed nodes in `redis.urls`.
+    Cluster,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
+    /// `single` (`url`) or `cluster` (`urls`).
+    pub mode: RedisMode,
+    /// The one server, in `single` mode. It may carry a password.
     pub url: Secret,
+    /// Seed nodes of the cluster, in `cluster` mode: any live one is
+    /// enough to learn the rest, list several so that start-up does not
+    /// hang on one. `BOOKING__REDIS__URLS` takes them comma-separated.
+    pub urls: Vec<Secret>,
     /// Prefixes every key, keeping deployments (and tests) apart.
     pub key_prefix: String,
+    /// Connections to the one server (`single` mode; a cluster keeps one
+    /// multiplexed connection per node).
     pub pool_size: usize,
     /// An event's mirror expires once idle this long, and loads again from
     /// Postgres on its next use.
@@ -278,6 +297,8 @@ impl Settings {
                     .prefix_separator("__")
                     .separator("__")
                     .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("redis.urls")
                     .source(Some(vars.clone().into_iter().collect())),
             )
             .set_override_option("server.port", original("PORT"))?
@@ -332,6 +353,12 @@ impl Settings {
         rule(
             self.redis.pool_size >= 1,
             "redis.pool_size must be at least 1",
+        )?;
+        rule(
+            self.redis.mode != RedisMode::Cluster
+                || self.redis.urls.iter().any(|url| !url.is_empty()),
+            "redis.mode = \"cluster\" needs at least one seed node in redis.urls \
+             (BOOKING__REDIS__URLS=redis://host1:6379,redis://host2:6379)",
         )?;
         rule(
             !self.redis.key_prefix.is_empty() && !self.redis.key_prefix.contains(['{', '}']),
@@ -504,6 +531,36 @@ mod tests {
         assert_eq!(s.server.port, 5000);
         assert_eq!(s.postgres.url.expose(), "postgres://u@db/x");
         assert_eq!(s.redis.url.expose(), "redis://cache");
+    }
+
+    #[test]
+    fn cluster_mode_takes_its_seed_nodes_from_a_comma_separated_list() {
+        let s = load(
+            "development",
+            &[
+                ("BOOKING__REDIS__MODE", "cluster"),
+                (
+                    "BOOKING__REDIS__URLS",
+                    "redis://10.0.0.1:6379,redis://10.0.0.2:6379",
+                ),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.redis.mode, RedisMode::Cluster);
+        let urls: Vec<&str> = s.redis.urls.iter().map(Secret::expose).collect();
+        assert_eq!(urls, ["redis://10.0.0.1:6379", "redis://10.0.0.2:6379"]);
+        assert_eq!(
+            load("development", &[]).unwrap().redis.mode,
+            RedisMode::Single
+        );
+        let err = load("development", &[("BOOKING__REDIS__MODE", "cluster")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("redis.urls"), "{err}");
+        let err = load("development", &[("BOOKING__REDIS__MODE", "sentinel")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sentinel") || err.contains("mode"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use booking_memory::{MemoryBookingRepo, MemoryHoldStore};
 use booking_postgres::PostgresRepo;
 use booking_redis::{RedisHoldStore, RedisOptions};
 
-use crate::settings::{Settings, Storage};
+use crate::settings::{RedisMode, Settings, Storage};
 
 /// How long start-up waits for Postgres to come up before giving up: long
 /// enough for a database started beside the api (compose, CI) to be ready.
@@ -29,15 +29,28 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<BookingService> {
             let repo = PostgresRepo::connect(settings.postgres.url.expose(), settings.postgres())
                 .context("postgres.url (or read_url) is not a valid Postgres URL")?;
             migrate(&repo).await?;
-            let holds = RedisHoldStore::connect_with(
-                settings.redis.url.expose(),
-                &settings.redis.key_prefix,
-                settings.redis.pool_size,
-                RedisOptions {
-                    idle_ttl: Duration::from_secs(settings.redis.mirror_idle_seconds),
-                },
-            )
-            .context("redis.url is not a valid Redis URL")?;
+            let options = RedisOptions {
+                idle_ttl: Duration::from_secs(settings.redis.mirror_idle_seconds),
+            };
+            let redis = &settings.redis;
+            let holds = match redis.mode {
+                RedisMode::Single => RedisHoldStore::connect_with(
+                    redis.url.expose(),
+                    &redis.key_prefix,
+                    redis.pool_size,
+                    options,
+                )
+                .context("redis.url is not a valid Redis URL")?,
+                RedisMode::Cluster => {
+                    let seeds: Vec<String> = redis
+                        .urls
+                        .iter()
+                        .map(|url| url.expose().to_owned())
+                        .collect();
+                    RedisHoldStore::connect_cluster(&seeds, &redis.key_prefix, options)
+                        .context("redis.urls are not valid Redis URLs of one cluster")?
+                }
+            };
             // Redis is not needed to start: while it is down, requests that
             // need it get 503, and it is used as soon as it is back.
             (Arc::new(holds), Arc::new(repo))

@@ -9,6 +9,11 @@ pub(crate) const STORE: &str = "redis";
 
 /// Whether the connection the error came from is broken or the server is
 /// refusing service for now: the caller gets a 503, not a 500.
+///
+/// On a cluster that includes what a failover looks like from the client:
+/// CLUSTERDOWN (a master is down and not yet replaced), TRYAGAIN, MOVED or
+/// ASK still coming back once the client's bounded retries are spent (a
+/// slot map in flux), no connection to the slot's node, and timeouts.
 pub(crate) fn is_unavailable(e: &RedisError) -> bool {
     if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
         return true;
@@ -18,6 +23,8 @@ pub(crate) fn is_unavailable(e: &RedisError) -> bool {
             ServerErrorKind::BusyLoading
             | ServerErrorKind::TryAgain
             | ServerErrorKind::ClusterDown
+            | ServerErrorKind::Moved
+            | ServerErrorKind::Ask
             | ServerErrorKind::MasterDown
             | ServerErrorKind::ReadOnly,
         )
@@ -70,6 +77,8 @@ mod tests {
             "TRYAGAIN Multiple keys request during rehashing of slot",
             "CLUSTERDOWN The cluster is down",
             "MASTERDOWN Link with MASTER is down",
+            "MOVED 3999 127.0.0.1:6381",
+            "ASK 3999 127.0.0.1:6381",
             "OOM command not allowed when used memory > 'maxmemory'.",
         ] {
             let e = server_error(line);
@@ -79,8 +88,17 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_without_a_connection_to_the_slot_is_unavailable() {
+        let e = RedisError::from((ErrorKind::ClusterConnectionNotFound, "No connections found"));
+        assert!(matches!(from_redis(e), StoreError::Unavailable { .. }));
+    }
+
+    #[test]
     fn script_bugs_are_internal() {
         let e = server_error("ERR user_script:1: Script attempted to access nonexistent global");
+        assert!(matches!(from_redis(e), StoreError::Internal { .. }));
+        // A script touching a key of another slot is a bug, not an outage.
+        let e = server_error("CROSSSLOT Keys in request don't hash to the same slot");
         assert!(matches!(from_redis(e), StoreError::Internal { .. }));
     }
 }

@@ -15,9 +15,14 @@
 //! or a promoted replica, answers "not loaded" (`scripts/lib/fence.lua`).
 //! The data layout is described in [`keys`].
 //!
+//! One server or a Redis Cluster (`connection.rs`): the same store and
+//! scripts run on both, the cluster client routing each call to the
+//! master of its event's slot.
+//!
 //! Depends on the domain (the port and its types), deadpool and redis-rs.
 //! Nothing else of ours depends on it but the api, which wires it in.
 
+mod connection;
 mod errors;
 pub mod keys;
 mod pool;

@@ -18,11 +18,11 @@ use booking_domain::{
     ReserveOutcome, SeatCounts, SeatMap, SeatNo, StoreError, StoreInfo, UserId, WatchStart,
 };
 use chrono::DateTime;
-use redis::{RedisError, Script, ScriptInvocation, Value};
+use redis::{Script, ScriptInvocation, Value};
 
-use crate::errors::{self, unexpected, STORE};
+use crate::connection::{Backend, Conn};
+use crate::errors::{unexpected, STORE};
 use crate::keys::{EventKeys, KeyPrefix};
-use crate::pool::{self, Connection, Pool};
 use crate::scripts::Scripts;
 
 pub(crate) fn millis(duration: Duration) -> u64 {
@@ -47,10 +47,12 @@ impl Default for RedisOptions {
     }
 }
 
-/// Holds and the booked-seat mirror in Redis. Cheap to share behind an
-/// `Arc`; every call checks a connection out of its pool for one round trip.
+/// Holds and the booked-seat mirror in Redis, on one server or a Redis
+/// Cluster. Cheap to share behind an `Arc`; every call is one round trip,
+/// on a connection checked out of its pool (one server) or on the shared
+/// cluster connection, which sends it to the master of the event's slot.
 pub struct RedisHoldStore {
-    pool: Pool,
+    backend: Backend,
     prefix: KeyPrefix,
     scripts: Scripts,
     options: RedisOptions,
@@ -62,7 +64,7 @@ impl fmt::Debug for RedisHoldStore {
         f.debug_struct("RedisHoldStore")
             .field("prefix", &self.prefix)
             .field("options", &self.options)
-            .field("pool", &self.pool.status())
+            .field("backend", &self.backend)
             .finish_non_exhaustive()
     }
 }
@@ -87,6 +89,34 @@ impl RedisHoldStore {
         pool_size: usize,
         options: RedisOptions,
     ) -> Result<Self, StoreError> {
+        Self::build(Backend::single(url, pool_size)?, key_prefix, options)
+    }
+
+    /// The store on a Redis Cluster, started from `seed_urls` (any live
+    /// node will do; the client learns the rest), with every key under
+    /// `key_prefix`. The same scripts and calls as on one server: every key
+    /// of an event shares its hash tag, so each call goes to the master of
+    /// the event's slot, following MOVED/ASK and reloading scripts on
+    /// NOSCRIPT by itself.
+    ///
+    /// Connects in the background, so this succeeds while the cluster is
+    /// down; calls then answer `StoreError::Unavailable` within about 3 s
+    /// (a failover in progress too). Must be called inside a Tokio runtime.
+    /// Errors are configuration mistakes: no seed, a malformed URL, seeds
+    /// with different credentials, a bad prefix or idle TTL.
+    pub fn connect_cluster(
+        seed_urls: &[String],
+        key_prefix: &str,
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
+        Self::build(Backend::cluster(seed_urls)?, key_prefix, options)
+    }
+
+    fn build(
+        backend: Backend,
+        key_prefix: &str,
+        options: RedisOptions,
+    ) -> Result<Self, StoreError> {
         let prefix = KeyPrefix::parse(key_prefix).map_err(|e| StoreError::internal(STORE, e))?;
         if options.idle_ttl < Duration::from_secs(1) {
             return Err(StoreError::internal(
@@ -95,11 +125,16 @@ impl RedisHoldStore {
             ));
         }
         Ok(Self {
-            pool: pool::build(url, pool_size)?,
+            backend,
             prefix,
             scripts: Scripts::new(),
             options,
         })
+    }
+
+    /// Whether the store runs on a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        self.backend.is_cluster()
     }
 
     pub fn key_prefix(&self) -> &KeyPrefix {
@@ -110,9 +145,10 @@ impl RedisHoldStore {
         &self.options
     }
 
-    /// The pool's size and idle connections, for metrics.
-    pub fn pool_status(&self) -> deadpool_redis::Status {
-        self.pool.status()
+    /// The pool's size and idle connections, for metrics; `None` on a
+    /// cluster, whose one multiplexed connection per node needs no pool.
+    pub fn pool_status(&self) -> Option<deadpool_redis::Status> {
+        self.backend.pool_status()
     }
 
     fn keys(&self, event: EventId) -> EventKeys<'_> {
@@ -127,25 +163,16 @@ impl RedisHoldStore {
         call
     }
 
-    async fn conn(&self) -> Result<Connection, StoreError> {
-        self.pool.get().await.map_err(errors::from_pool)
+    async fn conn(&self) -> Result<Conn, StoreError> {
+        self.backend.get().await
     }
 
     /// One script call on its own connection.
     async fn run(&self, invocation: &ScriptInvocation<'_>) -> Result<Value, StoreError> {
         let mut conn = self.conn().await?;
-        let reply = invocation.invoke_async(&mut *conn).await;
-        reply.map_err(|e| failed(conn, e))
+        let reply = invocation.invoke_async(&mut conn).await;
+        reply.map_err(|e| conn.failed(e))
     }
-}
-
-/// Maps the error, and drops a broken connection rather than hand it to
-/// the next caller (the pool does not ping recently used ones).
-fn failed(conn: Connection, e: RedisError) -> StoreError {
-    if errors::is_unavailable(&e) {
-        drop(Connection::take(conn));
-    }
-    errors::from_redis(e)
 }
 
 #[async_trait]
@@ -273,27 +300,64 @@ impl HoldStore for RedisHoldStore {
         self.finish_loading(event, token).await
     }
 
+    /// One server: its version and `TIME`. A cluster: the same from one
+    /// node the client picks, plus that node's `CLUSTER INFO`; a node that
+    /// says `cluster_state:fail` (a master is down and not yet replaced, so
+    /// the cluster refuses every slot) makes this `Unavailable`. A cluster
+    /// that is `ok` is reported up even while one node is unreachable: the
+    /// events of that node's slots answer 503 by themselves, and pulling
+    /// every api instance out of the load balancer would turn a partial
+    /// outage into a whole one.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn info(&self) -> Result<StoreInfo, StoreError> {
         let mut conn = self.conn().await?;
-        let reply: Result<(String, (i64, i64)), _> = redis::pipe()
-            .cmd("INFO")
-            .arg("server")
-            .cmd("TIME")
-            .query_async(&mut *conn)
-            .await;
-        let (server, (secs, micros)) = reply.map_err(|e| failed(conn, e))?;
+        let mut pipe = redis::pipe();
+        pipe.cmd("INFO").arg("server").cmd("TIME");
+        let cluster = self.is_cluster();
+        if cluster {
+            pipe.cmd("CLUSTER").arg("INFO");
+        }
+        let reply: Result<Vec<Value>, _> = pipe.query_async(&mut conn).await;
+        let reply = reply.map_err(|e| conn.failed(e))?;
+        let text = |value: &Value| match value {
+            Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
+            Value::VerbatimString { text, .. } => Some(text.clone()),
+            Value::SimpleString(text) => Some(text.clone()),
+            _ => None,
+        };
+        let server = reply.first().and_then(text).unwrap_or_default();
         let version = server
             .lines()
             .find_map(|line| line.strip_prefix("redis_version:"))
             .map_or_else(|| "Redis".to_owned(), |v| format!("Redis {}", v.trim()));
+        let (secs, micros): (i64, i64) = reply
+            .get(1)
+            .and_then(|time| redis::from_redis_value_ref(time).ok())
+            .ok_or_else(|| unexpected("TIME", &reply))?;
         let current_time = u32::try_from(micros)
             .ok()
             .and_then(|micros| DateTime::from_timestamp(secs, micros * 1000))
             .ok_or_else(|| unexpected("TIME", &(secs, micros)))?;
-        Ok(StoreInfo {
-            version,
-            current_time,
-        })
+        if !cluster {
+            return Ok(StoreInfo {
+                version,
+                current_time,
+            });
+        }
+        let state = reply.get(2).and_then(text).unwrap_or_default();
+        let state = state
+            .lines()
+            .find_map(|line| line.strip_prefix("cluster_state:"))
+            .map(str::trim);
+        match state {
+            Some("ok") => Ok(StoreInfo {
+                version: format!("{version} (cluster)"),
+                current_time,
+            }),
+            other => Err(StoreError::unavailable(
+                STORE,
+                format!("the Redis Cluster reports cluster_state {other:?}"),
+            )),
+        }
     }
 }

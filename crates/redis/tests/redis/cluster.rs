@@ -1,7 +1,10 @@
-//! The scripts on a real 3-node Redis Cluster. Each event's store talks to
-//! the node owning the event's slot: a script touching a key of another
-//! slot would fail there (CROSSSLOT, or "non local key"), so a clean run
-//! shows every script stays in its event's slot, as DESIGN.md promises.
+//! The store in cluster mode on a real 3-master Redis Cluster: one
+//! `RedisHoldStore::connect_cluster` serves events on every node, the
+//! client sending each script to the master of its event's slot. A script
+//! touching a key of another slot would fail there (CROSSSLOT, or "non
+//! local key"), so a clean run shows every script stays in its event's
+//! slot, as DESIGN.md promises. A master restarted empty answers NOSCRIPT
+//! and the client reloads the script on it by itself.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -11,8 +14,9 @@ use booking_domain::{
     BeginConfirm, BeginLoad, EventId, ExtendOutcome, HoldId, HoldStore, LoadStep, LoadToken,
     Mirror, ReleaseOutcome, ReserveOutcome, SeatCounts, StoreError,
 };
-use booking_redis::{EventKeys, KeyPrefix, Part, RedisHoldStore};
+use booking_redis::{EventKeys, KeyPrefix, Part, RedisHoldStore, RedisOptions};
 
+use crate::helpers::{book, counted, counts, load};
 use crate::private_server::{free_port, PrivateRedis};
 
 const LONG: Duration = Duration::from_secs(300);
@@ -23,6 +27,14 @@ struct Cluster {
 
 impl Cluster {
     fn start() -> Self {
+        let cluster = Self::nodes_only();
+        cluster.create();
+        cluster
+    }
+
+    /// Three cluster-enabled nodes that are not a cluster yet: they refuse
+    /// every key until [`Cluster::create`].
+    fn nodes_only() -> Self {
         let nodes: Vec<PrivateRedis> = (0..3)
             .map(|_| {
                 let bus = free_port().to_string();
@@ -38,7 +50,14 @@ impl Cluster {
                 ])
             })
             .collect();
-        let addresses: Vec<String> = nodes
+        Self { nodes }
+    }
+
+    /// `redis-cli --cluster create` of the nodes, waiting for
+    /// `cluster_state:ok` on all of them.
+    fn create(&self) {
+        let addresses: Vec<String> = self
+            .nodes
             .iter()
             .map(|n| format!("127.0.0.1:{}", n.port))
             .collect();
@@ -53,10 +72,9 @@ impl Cluster {
             "{}",
             String::from_utf8_lossy(&out.stdout)
         );
-        let cluster = Self { nodes };
         let started = Instant::now();
-        while !cluster.nodes.iter().all(|n| {
-            let info: String = cluster.query(n.port, redis::cmd("CLUSTER").arg("INFO"));
+        while !self.nodes.iter().all(|n| {
+            let info: String = self.query(n.port, redis::cmd("CLUSTER").arg("INFO"));
             info.contains("cluster_state:ok")
         }) {
             assert!(
@@ -65,7 +83,32 @@ impl Cluster {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        cluster
+    }
+
+    fn seeds(&self) -> Vec<String> {
+        self.nodes.iter().map(PrivateRedis::url).collect()
+    }
+
+    fn node_mut(&mut self, port: u16) -> &mut PrivateRedis {
+        self.nodes.iter_mut().find(|n| n.port == port).unwrap()
+    }
+
+    /// Waits until every node reports `cluster_state:ok` again.
+    fn wait_ok(&self) {
+        let started = Instant::now();
+        while !self.nodes.iter().all(|n| {
+            let url = format!("redis://127.0.0.1:{}", n.port);
+            redis::Client::open(url)
+                .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(1)))
+                .and_then(|mut con| redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut con))
+                .is_ok_and(|info| info.contains("cluster_state:ok"))
+        }) {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the cluster did not come back"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn query<T: redis::FromRedisValue>(&self, port: u16, cmd: &mut redis::Cmd) -> T {
@@ -96,13 +139,14 @@ impl Cluster {
     }
 }
 
-async fn store_for(cluster: &Cluster, prefix: &KeyPrefix, e: EventId) -> (RedisHoldStore, u16) {
-    let port = cluster.owner(&EventKeys::new(prefix, e).key(Part::Meta).to_string());
-    let url = format!("redis://127.0.0.1:{port}");
-    (
-        RedisHoldStore::connect(&url, prefix.as_str(), 2).unwrap(),
-        port,
-    )
+/// The port of the master serving the event's slot.
+fn owner_of(cluster: &Cluster, prefix: &KeyPrefix, e: EventId) -> u16 {
+    cluster.owner(&EventKeys::new(prefix, e).key(Part::Meta).to_string())
+}
+
+fn cluster_store(cluster: &Cluster, prefix: &KeyPrefix) -> RedisHoldStore {
+    RedisHoldStore::connect_cluster(&cluster.seeds(), prefix.as_str(), RedisOptions::default())
+        .unwrap()
 }
 
 fn ready<T: std::fmt::Debug>(answer: Mirror<T>) -> T {
@@ -208,12 +252,16 @@ async fn every_script_runs(store: &RedisHoldStore, e: EventId) {
 async fn every_script_runs_on_a_redis_cluster_in_its_events_slot() {
     let cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
     let prefix = KeyPrefix::parse("booking").unwrap();
+    // One store for the whole cluster, as the api builds it.
+    let store = cluster_store(&cluster, &prefix);
+    assert!(store.is_cluster());
+    let info = store.info().await.unwrap();
+    assert!(info.version.ends_with("(cluster)"), "{}", info.version);
     let mut ports = Vec::new();
     for id in 1..=6 {
         let e = event(id);
-        let (store, port) = store_for(&cluster, &prefix, e).await;
         every_script_runs(&store, e).await;
-        ports.push(port);
+        ports.push(owner_of(&cluster, &prefix, e));
     }
     ports.sort();
     ports.dedup();
@@ -222,10 +270,10 @@ async fn every_script_runs_on_a_redis_cluster_in_its_events_slot() {
         "the events should spread over several nodes"
     );
 
-    // The slots are really sharded: a node that does not own the event's
-    // slot refuses its keys (MOVED), and the store reports an error.
+    // The slots are really sharded: a single-node store on a node that
+    // does not own the event's slot is refused (MOVED), and reports it.
     let e = event(1);
-    let (_, owner) = store_for(&cluster, &prefix, e).await;
+    let owner = owner_of(&cluster, &prefix, e);
     let other = cluster
         .nodes
         .iter()
@@ -238,4 +286,145 @@ async fn every_script_runs_on_a_redis_cluster_in_its_events_slot() {
         wrong.counts(e, Duration::from_secs(60)).await,
         Err(StoreError::Internal { .. } | StoreError::Unavailable { .. })
     ));
+}
+
+/// A master restarted with no data (no persistence, as advised) lost its
+/// events' mirrors and every script: the next call gets NOSCRIPT, the
+/// client loads the script on every master and calls again, and the
+/// script answers "not loaded" (the mirror is gone) rather than serve a
+/// seat as free. Events on the other masters keep their data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_master_restarted_empty_gets_its_scripts_back_and_its_events_reload() {
+    let mut cluster = tokio::task::spawn_blocking(Cluster::start).await.unwrap();
+    let prefix = KeyPrefix::parse("booking").unwrap();
+    let store = cluster_store(&cluster, &prefix);
+    // Two events on different masters, each with a booked seat.
+    let first = event(1);
+    let first_owner = owner_of(&cluster, &prefix, first);
+    let second = (2..50)
+        .map(event)
+        .find(|e| owner_of(&cluster, &prefix, *e) != first_owner)
+        .unwrap();
+    for e in [first, second] {
+        load(&store, e, 10, &[]).await;
+        book(&store, e, "alice", &[1]).await;
+        assert_eq!(counts(&store, e).await, counted(1, 0));
+    }
+
+    cluster = tokio::task::spawn_blocking(move || {
+        cluster.node_mut(first_owner).restart();
+        cluster.wait_ok();
+        cluster
+    })
+    .await
+    .unwrap();
+    let hash = redis::Script::new(booking_redis::counts_script())
+        .get_hash()
+        .to_owned();
+    let exists = |cluster: &Cluster| -> Vec<i64> {
+        cluster.query(first_owner, redis::cmd("SCRIPT").arg("EXISTS").arg(&hash))
+    };
+    assert_eq!(exists(&cluster), [0], "the restarted master has no scripts");
+
+    // The first calls may meet the reconnect; within a few seconds the
+    // client reaches the restarted master, reloads the script there and
+    // the event answers "not loaded".
+    let started = Instant::now();
+    let answer = loop {
+        match store.counts(first, Duration::from_secs(60)).await {
+            Ok(answer) => break answer,
+            Err(StoreError::Unavailable { .. }) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert_eq!(answer, Mirror::NotLoaded);
+    assert_eq!(exists(&cluster), [1], "the client loaded the script there");
+    // Reloaded from the source of truth, the booked seat is booked again.
+    let booking = HoldId::generate(first);
+    load(&store, first, 10, &[(1, booking)]).await;
+    assert_eq!(counts(&store, first).await, counted(1, 0));
+    assert!(matches!(
+        store
+            .reserve(&request(first, "bob", &[1], LONG))
+            .await
+            .unwrap(),
+        Mirror::Ready(ReserveOutcome::Unavailable(_))
+    ));
+    // The other master kept its data, and its script.
+    assert_eq!(counts(&store, second).await, counted(1, 0));
+}
+
+/// Seeds nobody listens on: building succeeds (it connects in the
+/// background), calls answer Unavailable within the client's bounds.
+#[tokio::test]
+async fn a_cluster_that_cannot_be_reached_is_unavailable_within_seconds() {
+    let seeds = vec![
+        "redis://127.0.0.1:1".to_owned(),
+        "redis://127.0.0.1:2".to_owned(),
+    ];
+    let store =
+        RedisHoldStore::connect_cluster(&seeds, "booking-test", RedisOptions::default()).unwrap();
+    let started = Instant::now();
+    let e = event(1);
+    assert!(matches!(
+        store.counts(e, Duration::from_secs(60)).await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    assert!(matches!(
+        store.info().await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(RedisHoldStore::connect_cluster(&[], "booking", RedisOptions::default()).is_err());
+}
+
+/// The api may start before its cluster is formed (a deployment coming up
+/// in any order): the store answers Unavailable meanwhile, and serves once
+/// the cluster is there, without being rebuilt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_built_before_its_cluster_is_formed_serves_once_it_is() {
+    let cluster = tokio::task::spawn_blocking(Cluster::nodes_only)
+        .await
+        .unwrap();
+    let prefix = KeyPrefix::parse("booking").unwrap();
+    let store = cluster_store(&cluster, &prefix);
+    let e = event(1);
+    assert!(matches!(
+        store.counts(e, Duration::from_secs(60)).await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    assert!(matches!(
+        store.info().await,
+        Err(StoreError::Unavailable { .. })
+    ));
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.create();
+        cluster
+    })
+    .await
+    .unwrap();
+    let started = Instant::now();
+    loop {
+        match store.counts(e, Duration::from_secs(60)).await {
+            Ok(answer) => {
+                assert_eq!(answer, Mirror::NotLoaded);
+                break;
+            }
+            Err(StoreError::Unavailable { .. }) if started.elapsed() < Duration::from_secs(15) => {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+    load(&store, e, 10, &[]).await;
+    book(&store, e, "alice", &[1]).await;
+    assert_eq!(counts(&store, e).await, counted(1, 0));
+    assert!(store.info().await.is_ok());
+    drop(cluster);
 }
