@@ -1,16 +1,27 @@
-//! Logging: pretty for people, JSON in production. Credentials never reach
-//! a log line (settings print secrets as `***`).
+//! Logging: pretty for people, JSON in production, one line per request
+//! at `info`. Lines go through a non-blocking writer: a worker thread
+//! writes them to stdout, so a request never waits on the terminal or the
+//! log shipper (if they fall far behind, lines are dropped, never
+//! requests). Credentials never reach a log line (settings print secrets
+//! as `***`).
 
+use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::settings::{LogFormat, LogSettings};
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
-pub fn init(settings: &LogSettings) {
+/// Keep the guard until exit: dropping it flushes the lines still queued.
+pub fn init(settings: &LogSettings) -> WorkerGuard {
     let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = fmt().with_env_filter(filter).with_target(false);
+    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    let builder = fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(writer);
     let _ = match settings.format {
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
+    guard
 }

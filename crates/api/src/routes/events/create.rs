@@ -8,21 +8,52 @@ use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::routes::created;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(
+    as = NewEvent,
+    example = json!({"name": "Concert", "date": "2030-06-01T19:30:00Z", "location": "Main hall", "totalSeats": 100})
+)]
 pub struct Body {
+    /// 1 to 255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     name: String,
+    /// When it starts, RFC 3339.
+    #[schema(format = DateTime)]
     date: String,
+    /// 1 to 255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     location: String,
+    /// Seats `S1`..`S<totalSeats>`; at most `limits.max_seats_per_event`
+    /// (100,000 by default).
+    #[schema(minimum = 1, maximum = 100_000)]
     total_seats: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Created {
+#[schema(as = EventCreated, example = json!({"eventId": 1}))]
+pub struct Created {
+    #[schema(minimum = 1)]
     event_id: i64,
 }
 
+/// Create an event and its seats (admins; anyone in trust mode).
+#[utoipa::path(
+    post,
+    operation_id = "createEvent",
+    path = "/events",
+    tag = "events",
+    request_body = Body,
+    security(("bearerAuth" = []), ()),
+    responses(
+        (status = 201, description = "Created; `Location` is the event.", body = Created,
+            headers(("Location" = String, description = "`/events/{eventId}`"))),
+        (status = 400, description = "`VALIDATION_ERROR`, `INVALID_JSON`, `INVALID_BODY`.", body = crate::error::Body),
+        (status = 401, description = "`UNAUTHORIZED` (jwt mode: no or a bad token).", body = crate::error::Body),
+        (status = 403, description = "`FORBIDDEN`: not an admin.", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,

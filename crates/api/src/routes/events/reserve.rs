@@ -7,22 +7,58 @@ use crate::error::ApiError;
 use crate::extract::{event_id, JsonBody};
 use crate::routes::{created, timestamp};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ReserveRequest, example = json!({"userId": "alice", "seatCodes": ["S1", "S2"]}))]
 pub struct Body {
+    /// Trust mode: names the caller. jwt mode: must be the token's `sub`
+    /// if given.
+    #[schema(min_length = 1, max_length = 128)]
     user_id: Option<String>,
+    /// 1 to `limits.max_seats_per_hold` (10 by default) distinct codes.
+    #[schema(min_items = 1, max_items = 10, inline, value_type = Vec<String>, pattern = "^S[1-9][0-9]*$")]
     seat_codes: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Held {
+#[schema(
+    as = Hold,
+    example = json!({"holdGroupId": "0193a1b2-0000-7000-8000-000000000001", "expiresIn": 300,
+        "expiresAt": "2026-11-30T12:05:00.000Z", "seatCodes": ["S1", "S2"]})
+)]
+pub struct Held {
+    #[schema(format = Uuid)]
     hold_group_id: String,
+    /// Seconds the hold lasts (`holds.ttl_seconds`).
     expires_in: u64,
+    #[schema(format = DateTime)]
     expires_at: String,
+    #[schema(value_type = Vec<String>)]
     seat_codes: Vec<SeatCode>,
 }
 
+/// Hold seats, all or none, for `holds.ttl_seconds`.
+#[utoipa::path(
+    post,
+    operation_id = "reserveSeats",
+    path = "/events/{eventId}/seats/reserve",
+    tag = "holds",
+    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1)),
+    request_body = Body,
+    security(("bearerAuth" = []), ("userIdHeader" = []), ()),
+    responses(
+        (status = 201, description = "Held; `Location` is the hold.", body = Held,
+            headers(("Location" = String, description = "`/holds/{holdGroupId}`"))),
+        (status = 400, description = "`VALIDATION_ERROR` (no seats, a bad code), `DUPLICATE_SEATS`, `TOO_MANY_SEATS`, `INVALID_ID`, `INVALID_JSON`, `INVALID_BODY`.", body = crate::error::Body),
+        (status = 401, description = "`UNAUTHORIZED`: no caller.", body = crate::error::Body),
+        (status = 403, description = "`FORBIDDEN`: `userId` is not the token's user.", body = crate::error::Body),
+        (status = 404, description = "`EVENT_NOT_FOUND`, `UNKNOWN_SEAT` (with `seats`).", body = crate::error::Body),
+        (status = 409, description = "`SEATS_UNAVAILABLE` (with `seats`): held or booked.", body = crate::error::Body),
+        (status = 429, description = "`HOLD_LIMIT`: the caller would hold more than `limits.max_held_seats_per_user` seats of the event.", body = crate::error::Body,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
