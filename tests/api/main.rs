@@ -6,9 +6,13 @@ mod helpers;
 
 mod bad_input;
 mod bookings;
+mod docs;
 mod events;
 mod health;
+mod idempotency;
 mod identity;
+mod metrics;
 mod race;
+mod rate_limits;
 mod real_stores;
 mod rules;

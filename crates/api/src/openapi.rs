@@ -243,7 +243,10 @@ fn error(operation: &mut Operation, status: u16, description: &str, headers: &[(
         &mut operation.responses.responses;
     let key = status.to_string();
     if let Some(RefOr::T(existing)) = responses.get_mut(&key) {
-        existing.description = format!("{} Or {description}", existing.description);
+        let code = description.split('`').nth(1).unwrap_or(description);
+        if !existing.description.contains(code) {
+            existing.description = format!("{} Or {description}", existing.description);
+        }
         for (name, text) in headers {
             existing.headers.insert((*name).into(), header(text));
         }
