@@ -101,6 +101,7 @@ impl Modify for Shared {
     fn modify(&self, doc: &mut Document) {
         security_schemes(doc);
         error_codes(doc);
+        links(doc);
         for endpoint in &ENDPOINTS {
             let Some(item) = doc.paths.paths.get_mut(endpoint.path) else {
                 continue;
@@ -164,6 +165,54 @@ fn error_codes(doc: &mut Document) {
             )))
             .into(),
     );
+}
+
+/// How a client (and schemathesis' stateful tests) goes from one answer
+/// to the next call: a new event to its details and its reserves, a hold
+/// to its confirm, release and view, a booking to its view and cancel.
+fn links(doc: &mut Document) {
+    use serde_json::json;
+    use utoipa::openapi::link::LinkBuilder;
+
+    let link = |operation: &str, parameters: &[(&str, &str)], body: Option<serde_json::Value>| {
+        let mut link = LinkBuilder::new().operation_id(operation);
+        for (name, value) in parameters {
+            link = link.parameter(*name, *value);
+        }
+        RefOr::T(link.request_body(body).build())
+    };
+    let event = ("eventId", "$response.body#/eventId");
+    let hold_body = json!({"holdGroupId": "$response.body#/holdGroupId"});
+    let same_event = ("eventId", "$request.path.eventId");
+    let booking = ("bookingGroupId", "$response.body#/bookingGroupId");
+    let table = [
+        ("/events", "201", vec![
+            ("GetEvent", link("getEvent", &[event], None)),
+            ("ReserveSeats", link("reserveSeats", &[event], None)),
+        ]),
+        ("/events/{eventId}/seats/reserve", "201", vec![
+            ("ConfirmHold", link("confirmHold", &[same_event], Some(hold_body.clone()))),
+            ("ReleaseHold", link("releaseHold", &[same_event], Some(hold_body))),
+            ("GetHold", link("getHold", &[("holdGroupId", "$response.body#/holdGroupId")], None)),
+        ]),
+        ("/events/{eventId}/seats/confirm", "200", vec![
+            ("GetBooking", link("getBooking", &[booking], None)),
+            ("CancelBooking", link("cancelBooking", &[booking], None)),
+        ]),
+    ];
+    for (path, status, links) in table {
+        let response = doc
+            .paths
+            .paths
+            .get_mut(path)
+            .and_then(|item| item.post.as_mut())
+            .and_then(|operation| operation.responses.responses.get_mut(status));
+        if let Some(RefOr::T(response)) = response {
+            for (name, link) in links {
+                response.links.insert(name.to_owned(), link);
+            }
+        }
+    }
 }
 
 /// Adds what `endpoint`'s class and method imply to its operation.
