@@ -182,23 +182,56 @@ fn links(doc: &mut Document) {
         RefOr::T(link.request_body(body).build())
     };
     let event = ("eventId", "$response.body#/eventId");
-    let hold_body = json!({"holdGroupId": "$response.body#/holdGroupId"});
+    // The caller of the next step is the caller of this one.
+    let hold_body = json!({
+        "userId": "$request.body#/userId",
+        "holdGroupId": "$response.body#/holdGroupId",
+    });
+    let same_caller = json!({"userId": "$request.body#/userId"});
     let same_event = ("eventId", "$request.path.eventId");
     let booking = ("bookingGroupId", "$response.body#/bookingGroupId");
     let table = [
-        ("/events", "201", vec![
-            ("GetEvent", link("getEvent", &[event], None)),
-            ("ReserveSeats", link("reserveSeats", &[event], None)),
-        ]),
-        ("/events/{eventId}/seats/reserve", "201", vec![
-            ("ConfirmHold", link("confirmHold", &[same_event], Some(hold_body.clone()))),
-            ("ReleaseHold", link("releaseHold", &[same_event], Some(hold_body))),
-            ("GetHold", link("getHold", &[("holdGroupId", "$response.body#/holdGroupId")], None)),
-        ]),
-        ("/events/{eventId}/seats/confirm", "200", vec![
-            ("GetBooking", link("getBooking", &[booking], None)),
-            ("CancelBooking", link("cancelBooking", &[booking], None)),
-        ]),
+        (
+            "/events",
+            "201",
+            vec![
+                ("GetEvent", link("getEvent", &[event], None)),
+                ("ReserveSeats", link("reserveSeats", &[event], None)),
+            ],
+        ),
+        (
+            "/events/{eventId}/seats/reserve",
+            "201",
+            vec![
+                (
+                    "ConfirmHold",
+                    link("confirmHold", &[same_event], Some(hold_body.clone())),
+                ),
+                (
+                    "ReleaseHold",
+                    link("releaseHold", &[same_event], Some(hold_body)),
+                ),
+                (
+                    "GetHold",
+                    link(
+                        "getHold",
+                        &[("holdGroupId", "$response.body#/holdGroupId")],
+                        None,
+                    ),
+                ),
+            ],
+        ),
+        (
+            "/events/{eventId}/seats/confirm",
+            "200",
+            vec![
+                ("GetBooking", link("getBooking", &[booking], None)),
+                (
+                    "CancelBooking",
+                    link("cancelBooking", &[booking], Some(same_caller)),
+                ),
+            ],
+        ),
     ];
     for (path, status, links) in table {
         let response = doc

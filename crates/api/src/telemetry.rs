@@ -14,13 +14,23 @@ use crate::settings::{LogFormat, LogSettings};
 /// Keep the guard until exit: dropping it flushes the lines still queued.
 pub fn init(settings: &LogSettings) -> WorkerGuard {
     let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (writer, guard) = tracing_appender::non_blocking(std::io::stdout());
+    // The worker writes a batch of lines at a time: each line goes into
+    // this buffer, and the buffer to stdout when the batch is done.
+    let stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let (writer, guard) = tracing_appender::non_blocking(stdout);
     let builder = fmt()
         .with_env_filter(filter)
         .with_target(false)
         .with_writer(writer);
     let _ = match settings.format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        // The current span (the request's id, method and path, or a use
+        // case's fields) is on every line; the list of enclosing spans
+        // would repeat it at a cost per line.
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_span_list(false)
+            .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
     guard
