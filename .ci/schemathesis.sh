@@ -18,9 +18,23 @@ BIN=${1:-target/debug/booking-api}
 VENV=target/schemathesis-venv
 OUT=target/schemathesis
 
+# CPython 3.11.5-3.11.7 can fail inside ast.parse ("AST constructor
+# recursion depth mismatch"), which Hypothesis calls: prefer a newer one.
+newer_python() {
+  local candidate
+  for candidate in python3.13 python3.12 "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.1[2-9]*/bin/python3 python3; do
+    if "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then
+      echo "$candidate"; return
+    fi
+  done
+  echo python3
+}
+PYTHON=${SCHEMATHESIS_PYTHON:-$(newer_python)}
+
 [ -x "$BIN" ] || cargo build -p booking-api
 if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/schemathesis" --version | grep -q "$SCHEMATHESIS_VERSION"; then
-  python3 -m venv "$VENV"
+  rm -rf "$VENV"
+  "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 mkdir -p "$OUT"

@@ -65,9 +65,9 @@ pub fn document() -> &'static Document {
 pub fn document_json() -> &'static str {
     static JSON: OnceLock<String> = OnceLock::new();
     JSON.get_or_init(|| {
-        document()
-            .to_json()
-            .expect("the OpenAPI document serializes")
+        let mut json = serde_json::to_value(document()).expect("the OpenAPI document serializes");
+        add_links(&mut json);
+        json.to_string()
     })
 }
 
@@ -101,7 +101,6 @@ impl Modify for Shared {
     fn modify(&self, doc: &mut Document) {
         security_schemes(doc);
         error_codes(doc);
-        links(doc);
         for endpoint in &ENDPOINTS {
             let Some(item) = doc.paths.paths.get_mut(endpoint.path) else {
                 continue;
@@ -170,86 +169,69 @@ fn error_codes(doc: &mut Document) {
 /// How a client (and schemathesis' stateful tests) goes from one answer
 /// to the next call: a new event to its details and its reserves, a hold
 /// to its confirm, release and view, a booking to its view and cancel.
-fn links(doc: &mut Document) {
+/// Written into the JSON: utoipa 5 serializes a link's `operationId` as
+/// `operation_id`.
+fn add_links(doc: &mut serde_json::Value) {
     use serde_json::json;
-    use utoipa::openapi::link::LinkBuilder;
 
-    let link = |operation: &str, parameters: &[(&str, &str)], body: Option<serde_json::Value>| {
-        let mut link = LinkBuilder::new().operation_id(operation);
-        for (name, value) in parameters {
-            link = link.parameter(*name, *value);
+    let link = |operation: &str, parameters: serde_json::Value, body: Option<serde_json::Value>| {
+        let mut link = json!({"operationId": operation, "parameters": parameters});
+        if let Some(body) = body {
+            link["requestBody"] = body;
         }
-        RefOr::T(link.request_body(body).build())
+        link
     };
-    let event = ("eventId", "$response.body#/eventId");
     // The caller of the next step is the caller of this one.
     let hold_body = json!({
         "userId": "$request.body#/userId",
         "holdGroupId": "$response.body#/holdGroupId",
     });
-    let same_caller = json!({"userId": "$request.body#/userId"});
-    let same_event = ("eventId", "$request.path.eventId");
-    let booking = ("bookingGroupId", "$response.body#/bookingGroupId");
+    let event = json!({"eventId": "$response.body#/eventId"});
+    let same_event = json!({"eventId": "$request.path.eventId"});
+    let booking = json!({"bookingGroupId": "$response.body#/bookingGroupId"});
     let table = [
         (
             "/events",
             "201",
-            vec![
-                ("GetEvent", link("getEvent", &[event], None)),
-                ("ReserveSeats", link("reserveSeats", &[event], None)),
-            ],
+            json!({
+                "GetEvent": link("getEvent", event.clone(), None),
+                "ReserveSeats": link("reserveSeats", event, None),
+            }),
         ),
         (
             "/events/{eventId}/seats/reserve",
             "201",
-            vec![
-                (
-                    "ConfirmHold",
-                    link("confirmHold", &[same_event], Some(hold_body.clone())),
-                ),
-                (
-                    "ReleaseHold",
-                    link("releaseHold", &[same_event], Some(hold_body)),
-                ),
-                (
-                    "GetHold",
-                    link(
-                        "getHold",
-                        &[("holdGroupId", "$response.body#/holdGroupId")],
-                        None,
-                    ),
-                ),
-            ],
+            json!({
+                "ConfirmHold": link("confirmHold", same_event.clone(), Some(hold_body.clone())),
+                "ReleaseHold": link("releaseHold", same_event, Some(hold_body)),
+                "GetHold": link("getHold", json!({"holdGroupId": "$response.body#/holdGroupId"}), None),
+            }),
         ),
         (
             "/events/{eventId}/seats/confirm",
             "200",
-            vec![
-                ("GetBooking", link("getBooking", &[booking], None)),
-                (
-                    "CancelBooking",
-                    link("cancelBooking", &[booking], Some(same_caller)),
-                ),
-            ],
+            json!({
+                "GetBooking": link("getBooking", booking.clone(), None),
+                "CancelBooking": link("cancelBooking", booking, Some(json!({"userId": "$request.body#/userId"}))),
+            }),
         ),
     ];
     for (path, status, links) in table {
-        let response = doc
-            .paths
-            .paths
-            .get_mut(path)
-            .and_then(|item| item.post.as_mut())
-            .and_then(|operation| operation.responses.responses.get_mut(status));
-        if let Some(RefOr::T(response)) = response {
-            for (name, link) in links {
-                response.links.insert(name.to_owned(), link);
-            }
+        let pointer = format!("/paths/{}/post/responses/{status}", path.replace('/', "~1"));
+        if let Some(response) = doc.pointer_mut(&pointer) {
+            response["links"] = links;
         }
     }
 }
 
 /// Adds what `endpoint`'s class and method imply to its operation.
 fn complete(operation: &mut Operation, endpoint: &routes::Endpoint) {
+    if endpoint.path == "/bookings/{bookingGroupId}/cancel" {
+        // The original API took no body here: it stays optional.
+        if let Some(body) = operation.request_body.as_mut() {
+            body.required = Some(Required::False);
+        }
+    }
     if endpoint.idempotency != Idempotency::None {
         operation
             .parameters

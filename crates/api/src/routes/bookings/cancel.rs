@@ -30,7 +30,7 @@ pub struct Cancelled {
     path = "/bookings/{bookingGroupId}/cancel",
     tag = "bookings",
     params(("bookingGroupId" = uuid::Uuid, Path, description = "The booking's id (its hold's id).")),
-    request_body(content = Option<Body>, description = "Optional; the original API took none."),
+    request_body(content = Body, description = "Optional; the original API took none."),
     security(("bearerAuth" = []), ("userIdHeader" = []), ()),
     responses(
         (status = 200, description = "Cancelled.", body = Cancelled),

@@ -1,23 +1,22 @@
 //! Logging: pretty for people, JSON in production, one line per request
-//! at `info`. Lines go through a non-blocking writer: a worker thread
-//! writes them to stdout, so a request never waits on the terminal or the
-//! log shipper (if they fall far behind, lines are dropped, never
-//! requests). Credentials never reach a log line (settings print secrets
-//! as `***`).
+//! at `info`. Lines go through a non-blocking, batching writer (`batch`):
+//! a thread of its own writes them to stdout, so a request never waits on
+//! the terminal or the log shipper (if they fall far behind, lines are
+//! dropped, never requests). Credentials never reach a log line (settings
+//! print secrets as `***`).
 
-use tracing_appender::non_blocking::WorkerGuard;
+mod batch;
+
+pub use batch::{batch_writer, BatchWriter, FlushGuard};
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::settings::{LogFormat, LogSettings};
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 /// Keep the guard until exit: dropping it flushes the lines still queued.
-pub fn init(settings: &LogSettings) -> WorkerGuard {
+pub fn init(settings: &LogSettings) -> FlushGuard {
     let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    // The worker writes a batch of lines at a time: each line goes into
-    // this buffer, and the buffer to stdout when the batch is done.
-    let stdout = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout());
-    let (writer, guard) = tracing_appender::non_blocking(stdout);
+    let (writer, guard) = batch_writer(std::io::stdout());
     let builder = fmt()
         .with_env_filter(filter)
         .with_target(false)
