@@ -1,23 +1,22 @@
 """Which documented statuses did a schemathesis run reach?
 
-    python3 .ci/reached_statuses.py DOCUMENT_URL RUN.har UNREACHABLE.txt
+    python3 .ci/reached_statuses.py OPENAPI.json UNREACHABLE.txt RUN.har...
 
-Reads the OpenAPI document, and the HAR file of the run (every request and
-response), and fails when a documented (method, path, status) was never
-answered, unless UNREACHABLE.txt lists it with the reason generated cases
-cannot reach it.
+Reads the OpenAPI document and the HAR files of the runs (every request and
+response), and fails when a documented (method, path, status) was answered
+in none of them, unless UNREACHABLE.txt lists it with the reason generated
+cases cannot reach it (reliably).
 """
 
 import json
 import re
 import sys
 import urllib.parse
-import urllib.request
 
 
-def main(document_url, har_path, unreachable_path):
-    with urllib.request.urlopen(document_url) as response:
-        document = json.load(response)
+def main(document_path, unreachable_path, *har_paths):
+    with open(document_path) as text:
+        document = json.load(text)
     documented = set()
     templates = []
     for path, item in document["paths"].items():
@@ -28,14 +27,15 @@ def main(document_url, har_path, unreachable_path):
                 documented.add((method.upper(), path, status))
 
     reached = set()
-    with open(har_path) as har:
-        for entry in json.load(har)["log"]["entries"]:
-            method = entry["request"]["method"].upper()
-            path = urllib.parse.urlsplit(entry["request"]["url"]).path
-            status = str(entry["response"]["status"])
-            for pattern, template in templates:
-                if pattern.match(path):
-                    reached.add((method, template, status))
+    for har_path in har_paths:
+        with open(har_path) as har:
+            for entry in json.load(har)["log"]["entries"]:
+                method = entry["request"]["method"].upper()
+                path = urllib.parse.urlsplit(entry["request"]["url"]).path
+                status = str(entry["response"]["status"])
+                for pattern, template in templates:
+                    if pattern.match(path):
+                        reached.add((method, template, status))
 
     allowed = {}
     with open(unreachable_path) as listed:
@@ -62,4 +62,4 @@ def main(document_url, har_path, unreachable_path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:4]))
+    sys.exit(main(*sys.argv[1:]))
