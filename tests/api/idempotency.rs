@@ -57,6 +57,13 @@ on_both_stores! {
         again.assert_error(409, "SEATS_UNAVAILABLE");
         assert!(replayed(&again));
         assert_eq!(app.counts(event).await.1, 0);
+        let (_, _, metrics) = app.get_text("/metrics").await;
+        for outcome in ["stored", "replayed"] {
+            let series = format!("booking_idempotency_requests_total{{outcome=\"{outcome}\"}}");
+            assert!(metrics.contains(&series), "{series}");
+        }
+        let replay = "booking_operations_total{operation=\"hold\",result=\"replayed\"}";
+        assert!(metrics.contains(replay), "{replay}");
     }
 }
 

@@ -65,6 +65,11 @@ on_both_stores! {
             assert!(!headers.contains_key("ratelimit"), "{path}");
         }
         assert_eq!(app.create_event_as(As::Nobody, 5).await.status, 201);
+        let (_, _, metrics) = app.get_text("/metrics").await;
+        assert!(
+            metrics.contains("booking_rate_limited_total{class=\"read\",by=\"ip\"}"),
+            "{metrics}"
+        );
     }
 }
 
