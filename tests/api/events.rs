@@ -107,9 +107,10 @@ on_both_stores! {
             let seats: Vec<&str> = seats.iter().map(String::as_str).collect();
             app.hold(id, "alice", &seats).await;
         }
-        app.reserve(id, "alice", &["S50"])
-            .await
-            .assert_error(429, "HOLD_LIMIT");
+        let limited = app.reserve(id, "alice", &["S50"]).await;
+        limited.assert_error(429, "HOLD_LIMIT");
+        // Every 429 says when to retry.
+        assert_eq!(limited.headers["retry-after"], "10");
         // Someone else is not limited by alice's holds.
         app.hold(id, "bob", &["S50"]).await;
     }

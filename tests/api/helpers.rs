@@ -211,6 +211,50 @@ impl TestApp {
         Answer::read(request.send().await.expect("the app answers")).await
     }
 
+    /// Sends with extra headers (`Idempotency-Key`, `X-Forwarded-For`...).
+    pub async fn send_with(
+        &self,
+        method: &str,
+        path: &str,
+        who: As<'_>,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> Answer {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        request = match who {
+            As::Nobody => request,
+            As::Header(user) => request.header("X-User-Id", user),
+            As::Bearer(token) => request.bearer_auth(token),
+        };
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Answer::read(request.send().await.expect("the app answers")).await
+    }
+
+    /// A GET whose answer is not JSON (metrics, the docs page).
+    pub async fn get_text(&self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the app answers");
+        let (status, headers) = (response.status(), response.headers().clone());
+        (status, headers, response.text().await.unwrap())
+    }
+
+    /// Stops the server now, keeping its database and keys (restarts).
+    pub async fn stop(&self) {
+        self.handle.stop(true).await;
+    }
+
     /// Sends raw bytes as a body.
     pub async fn send_raw(
         &self,

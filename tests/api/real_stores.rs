@@ -209,8 +209,14 @@ async fn redis_stopped_and_started_again_answers_503_then_recovers_with_bookings
         .await
         .assert_error(503, "SERVICE_UNAVAILABLE");
     assert!(!down.body.to_string().contains("redis://"));
+    // Every 503 says when to retry.
+    assert_eq!(down.headers["retry-after"], "2");
     let ready = app.send("GET", "/health/ready", As::Nobody, None).await;
     assert_eq!(ready.status, 503);
+    assert_eq!(ready.headers["retry-after"], "2");
+    let test_pg = app.send("GET", "/test-pg", As::Nobody, None).await;
+    test_pg.assert_error(503, "SERVICE_UNAVAILABLE");
+    assert_eq!(test_pg.headers["retry-after"], "2");
     // Postgres alone still answers for the bookings it keeps.
     assert_eq!(app.booking(&booking, As::Header("alice")).await.status, 200);
 

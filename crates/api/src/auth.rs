@@ -3,7 +3,7 @@
 
 use std::future::{ready, Ready};
 
-use actix_web::{dev::Payload, web, FromRequest, HttpRequest};
+use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use booking_domain::{Caller, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
@@ -107,7 +107,7 @@ impl Authenticator {
 }
 
 /// What the request says about its caller, before the body is read.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Identity {
     /// `jwt` mode, valid token.
     Verified(Caller),
@@ -159,14 +159,59 @@ impl Identity {
     }
 }
 
+/// The request's identity, worked out once: the rate limit and
+/// idempotency layers and the handler's extractor share it, so a token is
+/// verified once per request.
+pub fn identity(req: &HttpRequest) -> Result<Identity, ApiError> {
+    if let Some(identity) = req.extensions().get::<Identity>() {
+        return Ok(identity.clone());
+    }
+    let auth = req
+        .app_data::<web::Data<Authenticator>>()
+        .expect("the Authenticator is registered as app data");
+    let identity = auth.identify(req)?;
+    req.extensions_mut().insert(identity.clone());
+    Ok(identity)
+}
+
+/// Who a request counts as for rate limits, from its headers alone: the
+/// verified user in jwt mode, `X-User-Id` in trust mode (a caller named
+/// only in the body is limited by address alone). `None`: no caller.
+pub fn rate_limit_scope(req: &HttpRequest) -> Option<String> {
+    match identity(req).ok()? {
+        Identity::Verified(caller) => Some(caller.user.to_string()),
+        Identity::Anonymous => None,
+        Identity::Trusted { header_user } => header_user.and_then(|raw| valid_user(&raw)),
+    }
+}
+
+/// Whose idempotency records a request uses: the verified user in jwt
+/// mode; in trust mode the caller the handler will see (the body's
+/// `userId`, else `X-User-Id`), or, for a create that names none, the
+/// empty scope, which no user id can be. `None` when the request has no
+/// valid caller: it fails before doing any work, so there is nothing to
+/// protect.
+pub fn idempotency_scope(req: &HttpRequest, body_user: Option<&str>) -> Option<String> {
+    match identity(req).ok()? {
+        Identity::Verified(caller) => Some(caller.user.to_string()),
+        Identity::Anonymous => None,
+        Identity::Trusted { header_user } => match (body_user, header_user) {
+            (Some(user), _) => valid_user(user),
+            (None, Some(raw)) => valid_user(&raw),
+            (None, None) => Some(String::new()),
+        },
+    }
+}
+
+fn valid_user(raw: &str) -> Option<String> {
+    UserId::parse(raw).ok().map(|user| user.to_string())
+}
+
 impl FromRequest for Identity {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let auth = req
-            .app_data::<web::Data<Authenticator>>()
-            .expect("the Authenticator is registered as app data");
-        ready(auth.identify(req))
+        ready(identity(req))
     }
 }

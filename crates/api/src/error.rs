@@ -3,8 +3,11 @@
 
 use std::fmt;
 
+use std::time::Duration;
+
+use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
+use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
 use booking_domain::{
     CancelError, ConfirmError, CreateEventError, EventDetailsError, ExtendError, HoldViewError,
     ParseError, ReleaseError, ReserveError, SeatCode, SeatMapError, StoreError, UserBookingsError,
@@ -12,33 +15,208 @@ use booking_domain::{
 };
 use serde::Serialize;
 
+/// Every error code the api answers with, and what it means: the OpenAPI
+/// document enumerates these, and a code missing here fails the tests (a
+/// debug assertion in [`ApiError::new`]).
+pub const CODES: &[(&str, &str)] = [
+    (
+        "VALIDATION_ERROR",
+        "a field is missing, of the wrong type or out of range",
+    ),
+    ("INVALID_JSON", "the body is not a JSON object"),
+    ("INVALID_BODY", "the body could not be read"),
+    ("INVALID_ID", "a path id is malformed"),
+    (
+        "DUPLICATE_SEATS",
+        "a seat code is listed twice (with seats)",
+    ),
+    (
+        "TOO_MANY_SEATS",
+        "more seats than limits.max_seats_per_hold",
+    ),
+    ("HOLD_EVENT_MISMATCH", "the hold belongs to another event"),
+    (
+        "INVALID_IDEMPOTENCY_KEY",
+        "Idempotency-Key is not 1 to 255 printable ASCII characters",
+    ),
+    (
+        "UNAUTHORIZED",
+        "no caller, or a missing, malformed, expired or badly signed token",
+    ),
+    (
+        "FORBIDDEN",
+        "the caller may not do this (userId of another user, not an admin)",
+    ),
+    ("NOT_HOLD_OWNER", "the hold belongs to another user"),
+    ("NOT_BOOKING_OWNER", "the booking belongs to another user"),
+    ("NOT_FOUND", "no such endpoint"),
+    ("EVENT_NOT_FOUND", "no event with that id"),
+    ("UNKNOWN_SEAT", "the event has no such seat (with seats)"),
+    ("HOLD_NOT_FOUND", "the hold expired or never existed"),
+    ("BOOKING_NOT_FOUND", "no booking with that id"),
+    ("METHOD_NOT_ALLOWED", "the path does not take this method"),
+    ("SEATS_UNAVAILABLE", "a seat is held or booked (with seats)"),
+    ("ALREADY_CANCELLED", "the booking was cancelled before"),
+    (
+        "IDEMPOTENCY_KEY_IN_USE",
+        "the first request with this Idempotency-Key is still running",
+    ),
+    ("HOLD_EXPIRED", "the hold expired or never existed"),
+    (
+        "HOLD_CONFIRMING",
+        "the hold is being confirmed, so it no longer expires",
+    ),
+    (
+        "EXTENSION_LIMIT",
+        "the hold already lasts holds.max_total_seconds from its creation",
+    ),
+    ("INVALID_CURSOR", "the cursor is not one this API gave out"),
+    (
+        "TOO_MANY_STREAMS",
+        "this instance serves live.max_connections streams already",
+    ),
+    (
+        "PAYLOAD_TOO_LARGE",
+        "the body is over server.max_body_bytes",
+    ),
+    (
+        "IDEMPOTENCY_KEY_REUSED",
+        "this Idempotency-Key was used with another request",
+    ),
+    (
+        "HOLD_LIMIT",
+        "the caller would hold more than limits.max_held_seats_per_user seats of the event",
+    ),
+    (
+        "RATE_LIMITED",
+        "too many requests from this caller or address; see Retry-After",
+    ),
+    (
+        "INTERNAL_ERROR",
+        "a fault on our side (the body says no more)",
+    ),
+    (
+        "SERVICE_UNAVAILABLE",
+        "a store is down or overloaded; see Retry-After",
+    ),
+]
+.as_slice();
+
+/// How long a client should wait before retrying a 503: a store that is
+/// down is usually back, or failed over, within seconds.
+const UNAVAILABLE_RETRY_AFTER: &str = "2";
+
+/// How long a caller at the hold limit should wait: one of its holds may
+/// be released or confirmed any moment, or expire within holds.ttl_seconds,
+/// so this paces retries without promising anything.
+const HOLD_LIMIT_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// The code of an error response, kept in the response's extensions so
+/// middleware (metrics) can read it without parsing the body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCode(pub &'static str);
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
     seats: Option<Vec<String>>,
+    /// For 429: when the client may try again.
+    retry_after: Option<Duration>,
     /// What went wrong inside, for the log only.
     cause: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The shape of every error body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(
+    as = Error,
+    example = json!({"error": "these seats are held or booked: S3", "code": "SEATS_UNAVAILABLE", "seats": ["S3"]})
+)]
+pub struct Body<'a> {
+    /// A sentence for people; never internal details.
     error: &'a str,
+    /// What went wrong, for programs: one of the codes of `CODES`.
+    #[schema(value_type = String)]
     code: &'a str,
+    /// The seats at fault, where seats are.
     #[serde(skip_serializing_if = "Option::is_none")]
     seats: Option<&'a [String]>,
 }
 
+/// A 503 with its `Retry-After`: every 503 of the api is built here.
+pub fn service_unavailable() -> HttpResponseBuilder {
+    let mut builder = HttpResponse::ServiceUnavailable();
+    builder.insert_header((RETRY_AFTER, UNAVAILABLE_RETRY_AFTER));
+    builder
+}
+
+/// Whole seconds to wait, rounded up.
+pub fn retry_after_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        debug_assert!(
+            CODES.iter().any(|(known, _)| *known == code),
+            "error code {code} is missing from error::CODES"
+        );
         Self {
             status,
             code,
             message: message.into(),
             seats: None,
+            retry_after: None,
             cause: None,
         }
+    }
+
+    /// 429 `RATE_LIMITED`: a rate limit refused the request.
+    pub fn rate_limited(retry_after: Duration) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED",
+            "too many requests; slow down and retry after the time in Retry-After",
+        );
+        error.retry_after = Some(retry_after);
+        error
+    }
+
+    /// 400 `INVALID_IDEMPOTENCY_KEY`.
+    pub fn invalid_idempotency_key() -> Self {
+        Self::bad_request(
+            "INVALID_IDEMPOTENCY_KEY",
+            "Idempotency-Key must be 1 to 255 printable ASCII characters",
+        )
+    }
+
+    /// 409 `IDEMPOTENCY_KEY_IN_USE`: a request with the key is running.
+    pub fn idempotency_key_in_use() -> Self {
+        Self::new(
+            StatusCode::CONFLICT,
+            "IDEMPOTENCY_KEY_IN_USE",
+            "a request with this Idempotency-Key is still being processed; retry later",
+        )
+    }
+
+    /// 422 `IDEMPOTENCY_KEY_REUSED`: the key was used with another request.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "IDEMPOTENCY_KEY_REUSED",
+            "this Idempotency-Key was already used with a different request",
+        )
+    }
+
+    /// 413 `PAYLOAD_TOO_LARGE`.
+    pub fn payload_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            "the request body is too large",
+        )
     }
 
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
@@ -93,17 +271,26 @@ impl ResponseError for ApiError {
             // The body stays opaque; the whole chain goes to the log.
             tracing::error!(status = self.status.as_u16(), error = %self, "request failed");
         }
-        let mut response = HttpResponse::build(self.status);
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            // Outages here are a restart or a failover away from over:
-            // tell clients to come back soon rather than hammer or give up.
-            response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
+        let mut builder = if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            service_unavailable()
+        } else {
+            HttpResponse::build(self.status)
+        };
+        let retry_after = match (self.retry_after, self.code) {
+            (Some(wait), _) => Some(wait),
+            (None, "HOLD_LIMIT") => Some(HOLD_LIMIT_RETRY_AFTER),
+            _ => None,
+        };
+        if let Some(wait) = retry_after {
+            builder.insert_header((RETRY_AFTER, HeaderValue::from(retry_after_seconds(wait))));
         }
-        response.json(Body {
+        let mut response = builder.json(Body {
             error: &self.message,
             code: self.code,
             seats: self.seats.as_deref(),
-        })
+        });
+        response.extensions_mut().insert(ErrorCode(self.code));
+        response
     }
 }
 
@@ -133,6 +320,7 @@ impl From<StoreError> for ApiError {
             code,
             message,
             seats: None,
+            retry_after: None,
             cause: Some(Box::new(error)),
         }
     }

@@ -66,11 +66,7 @@ fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 
 fn payload_error(error: actix_web::Error) -> ApiError {
     if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "PAYLOAD_TOO_LARGE",
-            "the request body is too large",
-        )
+        ApiError::payload_too_large()
     } else {
         ApiError::bad_request("INVALID_BODY", "the request body could not be read")
     }

@@ -2,15 +2,24 @@
 //! `BookingService`, and maps its errors to statuses in one place
 //! (`error`). It also reads the settings, builds the adapters and serves.
 //!
+//! Around the handlers: `/metrics` (`metrics`), rate limits
+//! (`rate_limit`), `Idempotency-Key` (`idempotency`), and the OpenAPI
+//! document with its page (`openapi`); `routes::ENDPOINTS` lists what is
+//! served, once, for all of them.
+//!
 //! Depends on the domain and on every adapter (to wire them); nothing
 //! depends on it.
 
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod idempotency;
 pub mod live;
+pub mod metrics;
+pub mod openapi;
+pub mod rate_limit;
 mod request_id;
-mod routes;
+pub mod routes;
 pub mod settings;
 pub mod startup;
 mod storage;

@@ -44,6 +44,7 @@ pub struct Settings {
     pub ledger: LedgerSettings,
     pub live: LiveSettings,
     pub log: LogSettings,
+    pub rate_limits: RateLimitSettings,
     /// The environment these settings were loaded for (`APP_ENV`).
     #[serde(skip)]
     pub environment: String,
@@ -214,6 +215,48 @@ pub struct LogSettings {
     pub level: String,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Off in development, tests and the benchmark; on in production.
+    pub enabled: bool,
+    /// Addresses or CIDR ranges of the proxies in front of the api. Only
+    /// a request whose socket peer is one of them has its client address
+    /// taken from `X-Forwarded-For`; any other request's is its peer's.
+    pub trusted_proxies: Vec<String>,
+    /// `POST /events/{eventId}/seats/reserve`.
+    pub reserve: ClassLimits,
+    /// Every other write.
+    pub write: ClassLimits,
+    /// Reads (health, metrics and docs are never limited).
+    pub read: ClassLimits,
+}
+
+/// One class's limits: per caller (when the request names one) and per
+/// client address, both applied.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassLimits {
+    pub per_caller: Rate,
+    pub per_ip: Rate,
+}
+
+/// `requests` per `period_seconds` on average, and up to `burst` at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rate {
+    pub requests: u32,
+    pub period_seconds: u64,
+    pub burst: u32,
+}
+
+impl Rate {
+    /// The time one request uses up: the period over the requests.
+    pub fn interval(&self) -> Duration {
+        Duration::from_secs(self.period_seconds) / self.requests.max(1)
+    }
+}
+
 /// A value that must never reach a log: `Debug` prints `***`.
 #[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
@@ -299,6 +342,7 @@ impl Settings {
                     .try_parsing(true)
                     .list_separator(",")
                     .with_list_parse_key("redis.urls")
+                    .with_list_parse_key("rate_limits.trusted_proxies")
                     .source(Some(vars.clone().into_iter().collect())),
             )
             .set_override_option("server.port", original("PORT"))?
@@ -410,6 +454,26 @@ impl Settings {
             self.auth.mode != AuthMode::Jwt || self.auth.jwt_secret.expose().len() >= 16,
             "auth.jwt_secret must be at least 16 characters in jwt mode (set BOOKING__AUTH__JWT_SECRET)",
         )?;
+        for (class, limits) in [
+            ("reserve", &self.rate_limits.reserve),
+            ("write", &self.rate_limits.write),
+            ("read", &self.rate_limits.read),
+        ] {
+            for rate in [limits.per_caller, limits.per_ip] {
+                if rate.requests == 0 || rate.period_seconds == 0 || rate.burst == 0 {
+                    return Err(SettingsError::Rule(format!(
+                        "rate_limits.{class}: requests, period_seconds and burst must be at least 1"
+                    )));
+                }
+            }
+        }
+        for proxy in &self.rate_limits.trusted_proxies {
+            if crate::rate_limit::IpRange::parse(proxy).is_none() {
+                return Err(SettingsError::Rule(format!(
+                    "rate_limits.trusted_proxies: {proxy:?} is not an IP address or CIDR range"
+                )));
+            }
+        }
         if self.environment == "production" {
             rule(
                 self.auth.mode == AuthMode::Jwt,
@@ -608,6 +672,40 @@ mod tests {
         .unwrap();
         assert_eq!(s.storage, Storage::PostgresRedis);
         assert_eq!(s.log.format, LogFormat::Json);
+        assert!(s.rate_limits.enabled);
+    }
+
+    #[test]
+    fn rate_limits_are_off_but_in_production_and_configurable() {
+        for environment in ["development", "test"] {
+            assert!(!load(environment, &[]).unwrap().rate_limits.enabled);
+        }
+        let s = load(
+            "development",
+            &[
+                ("BOOKING__RATE_LIMITS__ENABLED", "true"),
+                ("BOOKING__RATE_LIMITS__RESERVE__PER_CALLER__REQUESTS", "3"),
+                ("BOOKING__RATE_LIMITS__TRUSTED_PROXIES", "10.0.0.0/8,::1"),
+            ],
+        )
+        .unwrap();
+        assert!(s.rate_limits.enabled);
+        assert_eq!(s.rate_limits.reserve.per_caller.requests, 3);
+        assert_eq!(s.rate_limits.trusted_proxies, ["10.0.0.0/8", "::1"]);
+        let err = load(
+            "development",
+            &[("BOOKING__RATE_LIMITS__READ__PER_IP__BURST", "0")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("rate_limits.read"), "{err}");
+        let err = load(
+            "development",
+            &[("BOOKING__RATE_LIMITS__TRUSTED_PROXIES", "a-proxy")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("a-proxy"), "{err}");
     }
 
     #[test]

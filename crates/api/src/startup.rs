@@ -8,16 +8,17 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 pub use actix_web::dev::ServerHandle;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpServer};
 
 use booking_domain::BookingService;
 
 use crate::auth::Authenticator;
+use crate::idempotency::Idempotency;
 use crate::live::SeatFeeds;
-use crate::routes;
+use crate::rate_limit::RateLimits;
 use crate::settings::{AuthMode, Settings};
-use crate::storage;
+use crate::{idempotency, metrics, rate_limit, routes, storage};
 
 pub struct Application {
     port: u16,
@@ -67,25 +68,45 @@ impl Application {
                 "auth.mode is \"trust\": callers name themselves; never expose this to real users"
             );
         }
-        let service = web::Data::new(storage::connect(&settings).await?);
+        let stores = storage::connect(&settings).await?;
+        let service = web::Data::new(stores.service);
         let maintenance = Maintenance {
             service: service.clone(),
             every: Duration::from_millis(settings.ledger.maintenance_interval_ms),
         };
+        let scrape = web::Data::new(stores.scrape);
+        let limits_on = settings.rate_limits.enabled;
+        let rate_limits =
+            web::Data::new(RateLimits::new(stores.rate_limiter, &settings.rate_limits));
+        let idempotency = web::Data::new(Idempotency::new(
+            stores.idempotency,
+            settings.server.max_body_bytes,
+        ));
         let auth = web::Data::new(Authenticator::new(&settings.auth));
         let feeds = web::Data::new(SeatFeeds::new(service.clone(), settings.live()));
+        // Built now, so the first request to /openapi.json does not pay.
+        crate::openapi::document_json();
         let (host, port) = (settings.server.host.as_str(), settings.server.port);
         let listener = TcpListener::bind((host, port))
             .with_context(|| format!("cannot listen on {host}:{port}"))?;
         let port = listener.local_addr()?.port();
         let body_limit = web::PayloadConfig::new(settings.server.max_body_bytes);
         let mut server = HttpServer::new(move || {
+            // The last wrapped runs first: request id and log line, metrics,
+            // rate limits (refused requests are counted and logged), then
+            // idempotency next to the handlers.
             App::new()
+                .wrap(from_fn(idempotency::middleware))
+                .wrap(Condition::new(limits_on, from_fn(rate_limit::middleware)))
+                .wrap(from_fn(metrics::http::middleware))
                 .wrap(from_fn(crate::request_id::middleware))
                 .app_data(service.clone())
                 .app_data(auth.clone())
                 .app_data(feeds.clone())
                 .app_data(body_limit.clone())
+                .app_data(scrape.clone())
+                .app_data(rate_limits.clone())
+                .app_data(idempotency.clone())
                 .configure(routes::configure)
         })
         .shutdown_timeout(settings.server.shutdown_timeout_seconds)
@@ -94,7 +115,13 @@ impl Application {
             server = server.workers(settings.server.workers);
         }
         let server = server.listen(listener)?.run();
-        tracing::info!(port, storage = ?settings.storage, auth = ?settings.auth.mode, "listening");
+        tracing::info!(
+            port,
+            storage = ?settings.storage,
+            auth = ?settings.auth.mode,
+            rate_limits = limits_on,
+            "listening"
+        );
         Ok(Self {
             port,
             server,

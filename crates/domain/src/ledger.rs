@@ -28,6 +28,15 @@
 
 mod loads;
 
+/// Counters of what the ledger meets, through the `metrics` facade (the
+/// api renders them at `/metrics`; without a recorder they cost nothing).
+pub const RELOADS: &str = "booking_ledger_reloads_total";
+pub const FAULTS: &str = "booking_ledger_faults_total";
+
+fn fault(kind: &'static str) {
+    metrics::counter!(FAULTS, "fault" => kind).increment(1);
+}
+
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -160,6 +169,7 @@ impl SeatLedger {
             match op().await? {
                 Mirror::Ready(answer) => return Ok(answer),
                 Mirror::NotLoaded if round < ROUNDS => {
+                    fault("mirror_missing");
                     self.loads.ensure(self, event, false).await?
                 }
                 Mirror::NotLoaded => {}
@@ -276,7 +286,10 @@ impl SeatLedger {
             }
             // The write may have happened: the seats stay pending, which
             // keeps them taken, until a retry or settling finds out.
-            Err(error) => return Err(error),
+            Err(error) => {
+                fault("indeterminate");
+                return Err(error);
+            }
         };
         match outcome {
             ConfirmOutcome::Created(_) => {
@@ -343,6 +356,7 @@ impl SeatLedger {
         match self.repo.cancel(id).await? {
             CancelOutcome::Cancelled(booking) => {
                 if let Err(error) = self.unbook(booking.event, id, &booking.seats).await {
+                    fault("unbook_failed");
                     warn!(event = %booking.event, booking = %id, error = %error, "cancelled, but the seats are not freed yet; retrying later");
                 }
                 Ok(Cancellation::Cancelled)
@@ -368,6 +382,7 @@ impl SeatLedger {
     /// stay pending (taken) until a retry, settling or a load finishes them.
     async fn finish(&self, hold: &Hold) {
         if let Err(error) = self.holds.finish_confirm(hold).await {
+            fault("finish_failed");
             warn!(event = %hold.event, hold = %hold.id, error = %error, "booked, but the mirror is not updated yet");
         }
     }
@@ -375,6 +390,7 @@ impl SeatLedger {
     /// Puts a pending hold back (held until its expiry, or free).
     async fn abort(&self, event: EventId, id: HoldId) {
         if let Err(error) = self.holds.abort_confirm(event, id).await {
+            fault("abort_failed");
             // The seats stay pending: taken, never double-booked; settling
             // gives them back.
             warn!(%event, hold = %id, error = %error, "could not put a hold back");
@@ -454,6 +470,7 @@ impl SeatLedger {
         for hold in &stale {
             match self.settle(hold).await {
                 Ok(()) => {
+                    fault("stale_pending");
                     info!(%event, hold = %hold.id, "settled a stale confirm");
                     report.settled += 1;
                 }

@@ -21,17 +21,25 @@
 //!
 //! Depends on the domain (the port and its types), deadpool and redis-rs.
 //! Nothing else of ours depends on it but the api, which wires it in.
+//!
+//! Beside the port, the api's shared rate limits (`rate_limit`) and
+//! idempotency records (`idempotency`) live here, under the same prefix.
 
 mod connection;
 mod errors;
+pub mod idempotency;
 pub mod keys;
 mod pool;
+pub mod rate_limit;
 mod replies;
+mod scoped;
 mod scripts;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use idempotency::RedisIdempotencyStore;
 pub use keys::{AllKeys, EventKeys, InvalidPrefix, Key, KeyPrefix, Part};
+pub use rate_limit::RedisRateLimiter;
 pub use scripts::{counts_script, reserve_args, reserve_keys, reserve_script};
 pub use store::{RedisHoldStore, RedisOptions};

@@ -5,8 +5,80 @@ use actix_web::{web, HttpResponse};
 use booking_domain::{BookingService, StoreError, StoreInfo};
 use serde_json::{json, Value};
 
+use crate::error::service_unavailable;
 use crate::routes::timestamp;
 
+/// One store's answer, as the health endpoints show it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // the document's; the handlers write it with json!
+#[schema(rename_all = "camelCase")]
+pub struct StoreStatus {
+    connected: bool,
+    /// The server's version, when connected.
+    version: Option<String>,
+    /// The server's clock, when connected.
+    #[schema(format = DateTime)]
+    current_time: Option<String>,
+    /// Why not, when not connected (never a connection string).
+    error: Option<String>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+#[schema(example = json!({"status": "ok"}))]
+pub struct Live {
+    #[schema(pattern = "^ok$")]
+    status: String,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+#[schema(example = json!({"status": "ready", "bookingStore": {"connected": true, "version": "PostgreSQL 15", "currentTime": "2026-11-30T12:00:00.000Z"},
+    "holdStore": {"connected": true, "version": "Redis 7.0.15", "currentTime": "2026-11-30T12:00:00.000Z"}}))]
+pub struct Ready {
+    /// `ready` or `unavailable`.
+    #[schema(pattern = "^(ready|unavailable)$")]
+    status: String,
+    booking_store: StoreStatus,
+    hold_store: StoreStatus,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+#[schema(example = json!({"connected": true, "currentTime": "2026-11-30T12:00:00.000Z", "version": "PostgreSQL 15",
+    "holdStore": {"connected": true, "version": "Redis 7.0.15", "currentTime": "2026-11-30T12:00:00.000Z"}}))]
+pub struct TestPg {
+    connected: bool,
+    #[schema(format = DateTime)]
+    current_time: String,
+    version: String,
+    hold_store: StoreStatus,
+}
+
+/// The original API's 503 of `/test-pg`: the error shape, plus both stores.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "camelCase")]
+pub struct TestPgDown {
+    error: String,
+    #[schema(pattern = "^SERVICE_UNAVAILABLE$")]
+    code: String,
+    connected: bool,
+    booking_store: StoreStatus,
+    hold_store: StoreStatus,
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(
+    get,
+    path = "/health/live",
+    operation_id = "live",
+    tag = "operations",
+    responses((status = 200, description = "Alive.", body = Live))
+)]
 pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
@@ -22,6 +94,18 @@ fn store_json(result: &Result<StoreInfo, StoreError>) -> Value {
     }
 }
 
+/// Readiness: both stores answer.
+#[utoipa::path(
+    get,
+    path = "/health/ready",
+    operation_id = "ready",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Ready.", body = Ready),
+        (status = 503, description = "A store is down.", body = Ready,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn ready(service: web::Data<BookingService>) -> HttpResponse {
     let health = service.health().await;
     let up = health.bookings.is_ok() && health.holds.is_ok();
@@ -33,20 +117,23 @@ pub async fn ready(service: web::Data<BookingService>) -> HttpResponse {
     if up {
         HttpResponse::Ok().json(body)
     } else {
-        unavailable().json(body)
+        service_unavailable().json(body)
     }
-}
-
-/// A 503 that says when to come back, as every other 503 does (see
-/// `ApiError`): a store that is down is a restart or a failover away.
-fn unavailable() -> actix_web::HttpResponseBuilder {
-    let mut response = HttpResponse::ServiceUnavailable();
-    response.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
-    response
 }
 
 /// The original shape `{connected, currentTime, version}` for the booking
 /// store (Postgres), plus the hold store beside it.
+#[utoipa::path(
+    get,
+    path = "/test-pg",
+    operation_id = "testPg",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Both stores answer.", body = TestPg),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`: a store is down.", body = TestPgDown,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn test_pg(service: web::Data<BookingService>) -> HttpResponse {
     let health = service.health().await;
     match (&health.bookings, &health.holds) {
@@ -56,7 +143,7 @@ pub async fn test_pg(service: web::Data<BookingService>) -> HttpResponse {
             "version": info.version,
             "holdStore": store_json(&health.holds),
         })),
-        _ => unavailable().json(json!({
+        _ => service_unavailable().json(json!({
             "error": "a storage backend is unavailable",
             "code": "SERVICE_UNAVAILABLE",
             "connected": false,

@@ -1,47 +1,227 @@
 //! One handler per file, grouped by resource. Each extracts, calls the
 //! service, and shapes the answer; statuses of failures live in `error`.
+//!
+//! [`ENDPOINTS`] is the one list of what the api serves: routing, rate-limit
+//! classes, idempotency, metric names and the OpenAPI test all read it. A
+//! new endpoint is one line here plus its `#[utoipa::path]` listed in
+//! `openapi.rs`; the test `every_served_route_is_documented_and_back`
+//! fails until both are there.
 
-mod bookings;
-mod events;
-mod health;
-mod holds;
-mod users;
+pub(crate) mod bookings;
+pub(crate) mod events;
+pub(crate) mod health;
+pub(crate) mod holds;
+pub(crate) mod meta;
+pub(crate) mod users;
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::dev::ServiceRequest;
+use actix_web::http::{Method, StatusCode};
+use actix_web::{web, HttpMessage, HttpResponse};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::ApiError;
 
+/// Which rate limit a request counts against (`rate_limits.<class>`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Class {
+    /// `POST .../seats/reserve`: the scarce resource, limited hardest.
+    Reserve,
+    /// Every other write.
+    Write,
+    /// Reads.
+    Read,
+    /// Probes, metrics and documentation: never limited, so an overloaded
+    /// instance can still be observed and taken out of rotation.
+    Exempt,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Reserve => "reserve",
+            Class::Write => "write",
+            Class::Read => "read",
+            Class::Exempt => "exempt",
+        }
+    }
+
+    /// The class of a request that matched no endpoint: walking unknown
+    /// paths is limited like any other request.
+    pub fn of_unmatched(method: &Method) -> Self {
+        if method == Method::GET || method == Method::HEAD {
+            Class::Read
+        } else {
+            Class::Write
+        }
+    }
+}
+
+/// Where an endpoint's `Idempotency-Key` records live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// Not a POST: the header is ignored.
+    None,
+    /// In the idempotency store (Redis, or in process on the memory
+    /// store). Losing the store's data lets a retry run again.
+    Store,
+    /// Also recorded by the domain with the operation's own effect, in
+    /// the source of truth: the handler takes `Option<IdempotencyKey>` and
+    /// the domain answers a repeated key with the first result. The store
+    /// still serves replays; when it is down, the request runs anyway,
+    /// since the domain cannot do the work twice. (See docs/ARCHITECTURE.md.)
+    Domain,
+}
+
+/// One method on one path.
+#[derive(Debug)]
+pub struct Endpoint {
+    pub method: Method,
+    /// The actix pattern, written as the OpenAPI path (`/events/{eventId}`).
+    pub path: &'static str,
+    pub class: Class,
+    pub idempotency: Idempotency,
+    /// For outcome metrics (`booking_operations_total{operation}`).
+    pub operation: Option<&'static str>,
+    route: fn() -> actix_web::Route,
+}
+
+const fn get(path: &'static str, class: Class, route: fn() -> actix_web::Route) -> Endpoint {
+    Endpoint {
+        method: Method::GET,
+        path,
+        class,
+        idempotency: Idempotency::None,
+        operation: None,
+        route,
+    }
+}
+
+const fn post(
+    path: &'static str,
+    class: Class,
+    operation: Option<&'static str>,
+    route: fn() -> actix_web::Route,
+) -> Endpoint {
+    Endpoint {
+        method: Method::POST,
+        path,
+        class,
+        idempotency: Idempotency::Store,
+        operation,
+        route,
+    }
+}
+
+/// Everything the api serves but `/docs` (Swagger UI's pages and assets,
+/// which render the document rather than belong to it).
+pub static ENDPOINTS: [Endpoint; 18] = [
+    // A replayed create must never make a second event: the key is kept
+    // with the event, in Postgres.
+    Endpoint {
+        method: Method::POST,
+        path: "/events",
+        class: Class::Write,
+        idempotency: Idempotency::Domain,
+        operation: None,
+        route: || web::post().to(events::create::handle),
+    },
+    get("/events/{eventId}", Class::Read, || {
+        web::get().to(events::details::handle)
+    }),
+    get("/events/{eventId}/seats", Class::Read, || {
+        web::get().to(events::seats::handle)
+    }),
+    get("/events/{eventId}/stream", Class::Read, || {
+        web::get().to(events::stream::handle)
+    }),
+    get("/events/{eventId}/map", Class::Read, || {
+        web::get().to(events::map::handle)
+    }),
+    post(
+        "/events/{eventId}/seats/reserve",
+        Class::Reserve,
+        Some("hold"),
+        || web::post().to(events::reserve::handle),
+    ),
+    post(
+        "/events/{eventId}/seats/confirm",
+        Class::Write,
+        Some("confirm"),
+        || web::post().to(events::confirm::handle),
+    ),
+    post(
+        "/events/{eventId}/seats/release",
+        Class::Write,
+        Some("release"),
+        || web::post().to(events::release::handle),
+    ),
+    post(
+        "/bookings/{bookingGroupId}/cancel",
+        Class::Write,
+        Some("cancel"),
+        || web::post().to(bookings::cancel::handle),
+    ),
+    get("/bookings/{bookingGroupId}", Class::Read, || {
+        web::get().to(bookings::view::handle)
+    }),
+    get("/holds/{holdGroupId}", Class::Read, || {
+        web::get().to(holds::view::handle)
+    }),
+    post(
+        "/holds/{holdGroupId}/extend",
+        Class::Write,
+        Some("extend"),
+        || web::post().to(holds::extend::handle),
+    ),
+    get("/users/me/bookings", Class::Read, || {
+        web::get().to(users::bookings::handle)
+    }),
+    get("/test-pg", Class::Read, || web::get().to(health::test_pg)),
+    get("/health/live", Class::Exempt, || {
+        web::get().to(health::live)
+    }),
+    get("/health/ready", Class::Exempt, || {
+        web::get().to(health::ready)
+    }),
+    get("/metrics", Class::Exempt, || web::get().to(meta::metrics)),
+    get("/openapi.json", Class::Exempt, || {
+        web::get().to(meta::openapi)
+    }),
+];
+
+/// The endpoint a request is for, from its matched pattern and method;
+/// found once per request and kept in its extensions for the next reader.
+pub fn endpoint(req: &ServiceRequest) -> Option<&'static Endpoint> {
+    #[derive(Clone, Copy)]
+    struct Matched(Option<&'static Endpoint>);
+
+    if let Some(Matched(endpoint)) = req.extensions().get::<Matched>() {
+        return *endpoint;
+    }
+    let endpoint = req.match_pattern().and_then(|pattern| {
+        ENDPOINTS
+            .iter()
+            .find(|e| e.path == pattern && e.method == req.method())
+    });
+    req.extensions_mut().insert(Matched(endpoint));
+    endpoint
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/events").route(web::post().to(events::create::handle)))
-        .service(resource("/events/{event_id}").route(web::get().to(events::details::handle)))
-        .service(resource("/events/{event_id}/seats").route(web::get().to(events::seats::handle)))
-        .service(resource("/events/{event_id}/stream").route(web::get().to(events::stream::handle)))
-        .service(resource("/events/{event_id}/map").route(web::get().to(events::map::handle)))
-        .service(
-            resource("/events/{event_id}/seats/reserve")
-                .route(web::post().to(events::reserve::handle)),
-        )
-        .service(
-            resource("/events/{event_id}/seats/confirm")
-                .route(web::post().to(events::confirm::handle)),
-        )
-        .service(
-            resource("/events/{event_id}/seats/release")
-                .route(web::post().to(events::release::handle)),
-        )
-        .service(
-            resource("/bookings/{booking_id}/cancel")
-                .route(web::post().to(bookings::cancel::handle)),
-        )
-        .service(resource("/bookings/{booking_id}").route(web::get().to(bookings::view::handle)))
-        .service(resource("/holds/{hold_id}").route(web::get().to(holds::view::handle)))
-        .service(resource("/holds/{hold_id}/extend").route(web::post().to(holds::extend::handle)))
-        .service(resource("/users/me/bookings").route(web::get().to(users::bookings::handle)))
-        .service(resource("/test-pg").route(web::get().to(health::test_pg)))
-        .service(resource("/health/live").route(web::get().to(health::live)))
-        .service(resource("/health/ready").route(web::get().to(health::ready)))
+    // One resource per path, with every method of the list on it.
+    let mut done: Vec<&str> = Vec::new();
+    for endpoint in &ENDPOINTS {
+        if done.contains(&endpoint.path) {
+            continue;
+        }
+        done.push(endpoint.path);
+        let mut resource = resource(endpoint.path);
+        for same in ENDPOINTS.iter().filter(|e| e.path == endpoint.path) {
+            resource = resource.route((same.route)());
+        }
+        cfg.service(resource);
+    }
+    cfg.service(meta::swagger_ui())
         .default_service(web::to(not_found));
 }
 

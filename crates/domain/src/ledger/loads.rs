@@ -106,12 +106,16 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
         let token = LoadToken::generate();
         match ledger.holds.begin_load(event.id, token, &spec).await? {
             BeginLoad::Begun => {}
-            BeginLoad::Busy => return wait_for_other_load(ledger, event.id, started).await,
+            BeginLoad::Busy => {
+                reloaded("busy");
+                return wait_for_other_load(ledger, event.id, started).await;
+            }
         }
         let step = match copy_booked(ledger, event, token).await {
             Ok(step) => step,
             Err(error) => {
                 // Let the next load begin now, not when the lease runs out.
+                reloaded("failed");
                 if let Err(e) = ledger.holds.abandon_load(event.id, token).await {
                     warn!(event = %event.id, error = %e, "could not give up a failed load");
                 }
@@ -119,6 +123,7 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
             }
         };
         if let Some(booked) = step {
+            reloaded("loaded");
             info!(
                 event = %event.id,
                 booked,
@@ -127,6 +132,7 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
             );
             return Ok(());
         }
+        reloaded("stale");
         warn!(event = %event.id, attempt, "a load went stale; loading again");
     }
     Err(StoreError::unavailable(
@@ -136,6 +142,10 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
             event.id
         ),
     ))
+}
+
+fn reloaded(outcome: &'static str) {
+    metrics::counter!(super::RELOADS, "outcome" => outcome).increment(1);
 }
 
 /// How much the stores' clocks may differ: a hold's age is the hold

@@ -1,35 +1,64 @@
 use std::sync::Arc;
 
 use actix_web::{web, HttpResponse};
-use booking_domain::{BookingService, Label, Layout, NewEvent, Row, RowLabel};
+use booking_domain::{BookingService, Label, Layout, NewEvent, Row, RowLabel, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
+use crate::idempotency::IdempotencyKey;
 use crate::routes::created;
 
 /// `totalSeats` (the original API's single row `S`) or `rows`, not both.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(
+    as = NewEvent,
+    example = json!({"name": "Concert", "date": "2030-06-01T19:30:00Z", "location": "Main hall",
+        "rows": [{"label": "A", "seats": 20}, {"label": "B", "seats": 20}]})
+)]
 pub struct Body {
+    /// 1 to 255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     name: String,
+    /// When it starts, RFC 3339.
+    #[schema(format = DateTime)]
     date: String,
+    /// 1 to 255 characters.
+    #[schema(min_length = 1, max_length = 255)]
     location: String,
+    /// Seats `S1`..`S<totalSeats>` in one row `S`; at most
+    /// `limits.max_seats_per_event` (100,000 by default). Give this or
+    /// `rows`, not both.
+    #[schema(minimum = 1, maximum = 100_000)]
     total_seats: Option<i64>,
+    /// Named rows in venue order; seats are named `<label><n>` (`A1`..).
+    /// The seat limit applies to their sum. Give this or `totalSeats`.
+    #[schema(min_items = 1)]
     rows: Option<Vec<RowBody>>,
 }
 
-#[derive(Deserialize)]
+/// One row of a venue.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(example = json!({"label": "A", "seats": 20}))]
 pub struct RowBody {
+    /// 1 to 8 ASCII letters or digits, unique in the event. Labels that
+    /// would make two seats share a name (rows `1` of 20 seats and `11`:
+    /// "111") are refused.
+    #[schema(min_length = 1, max_length = 8, pattern = "^[A-Za-z0-9]{1,8}$")]
     label: String,
+    /// At least 1.
+    #[schema(minimum = 1)]
     seats: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Created {
+#[schema(as = EventCreated, example = json!({"eventId": 1}))]
+pub struct Created {
+    #[schema(minimum = 1)]
     event_id: i64,
 }
 
@@ -76,9 +105,27 @@ fn layout(body: &Body, max: u32) -> Result<Layout, ApiError> {
     }
 }
 
+/// Create an event and its seats (admins; anyone in trust mode).
+#[utoipa::path(
+    post,
+    operation_id = "createEvent",
+    path = "/events",
+    tag = "events",
+    request_body = Body,
+    security(("bearerAuth" = []), ()),
+    responses(
+        (status = 201, description = "Created; `Location` is the event.", body = Created,
+            headers(("Location" = String, description = "`/events/{eventId}`"))),
+        (status = 400, description = "`VALIDATION_ERROR`, `INVALID_JSON`, `INVALID_BODY`.", body = crate::error::Body),
+        (status = 401, description = "`UNAUTHORIZED` (jwt mode: no or a bad token).", body = crate::error::Body),
+        (status = 403, description = "`FORBIDDEN`: not an admin.", body = crate::error::Body),
+        (status = 422, description = "`IDEMPOTENCY_KEY_REUSED`: the key was used with another request.", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
+    key: Option<IdempotencyKey>,
     JsonBody(body): JsonBody<Body>,
 ) -> Result<HttpResponse, ApiError> {
     identity.may_create_events()?;
@@ -91,7 +138,13 @@ pub async fn handle(
         date,
         location: Label::parse("location", &body.location).map_err(ApiError::validation)?,
         layout: Arc::new(layout),
-        idempotency: None,
+        idempotency: key.map(|key| booking_domain::IdempotencyKey {
+            // The scope is the caller's user id, or empty for an anonymous
+            // create in trust mode.
+            caller: UserId::parse(&key.scope).ok(),
+            key: key.key,
+            fingerprint: key.fingerprint,
+        }),
     };
     let created_event = service.create_event(new).await?;
     let event = created_event.event;

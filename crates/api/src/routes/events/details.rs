@@ -8,8 +8,13 @@ use crate::routes::timestamp;
 
 /// The original API's shape: the event row in snake_case, counts in
 /// camelCase.
-#[derive(Serialize)]
-struct Details<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(
+    as = EventDetails,
+    example = json!({"id": 1, "name": "Concert", "event_date": "2030-06-01T19:30:00.000Z", "location": "Main hall",
+        "total_seats": 100, "created_at": "2026-11-30T12:00:00.000Z", "confirmedSeats": 2, "heldSeats": 3, "availableSeats": 95})
+)]
+pub struct Details<'a> {
     id: i64,
     name: &'a str,
     event_date: String,
@@ -24,6 +29,19 @@ struct Details<'a> {
     available_seats: u32,
 }
 
+/// An event and its seat counts, which always add up to `total_seats`.
+#[utoipa::path(
+    get,
+    operation_id = "getEvent",
+    path = "/events/{eventId}",
+    tag = "events",
+    params(("eventId" = i64, Path, description = "The event's id, a positive integer.", minimum = 1)),
+    responses(
+        (status = 200, description = "The event.", body = Details),
+        (status = 400, description = "`INVALID_ID`.", body = crate::error::Body),
+        (status = 404, description = "`EVENT_NOT_FOUND`.", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     path: web::Path<String>,

@@ -12,6 +12,20 @@ use crate::extract::event_id;
 
 const PAGE: &str = include_str!("../../../assets/map.html");
 
+/// A seat map page for people: the venue by rows, live, where a person can
+/// hold and release seats (trust mode).
+#[utoipa::path(
+    get,
+    operation_id = "getSeatMapPage",
+    path = "/events/{eventId}/map",
+    tag = "events",
+    params(("eventId" = i64, Path, description = "The event's id, a positive integer.", minimum = 1)),
+    responses(
+        (status = 200, description = "One self-contained HTML page.", content_type = "text/html", body = String),
+        (status = 400, description = "`INVALID_ID`.", body = crate::error::Body),
+        (status = 404, description = "`EVENT_NOT_FOUND`.", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     path: web::Path<String>,

@@ -1,12 +1,35 @@
 use actix_web::{web, HttpResponse};
 use booking_domain::BookingService;
-use serde_json::json;
+use serde::Serialize;
 
 use super::HoldRef;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::{event_id, hold_id, JsonBody};
 
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"released": true}))]
+pub struct Released {
+    released: bool,
+}
+
+/// Give a hold's seats back before it expires.
+#[utoipa::path(
+    post,
+    operation_id = "releaseHold",
+    path = "/events/{eventId}/seats/release",
+    tag = "holds",
+    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1)),
+    request_body = super::HoldRef,
+    security(("bearerAuth" = []), ("userIdHeader" = []), ()),
+    responses(
+        (status = 200, description = "Released.", body = Released),
+        (status = 400, description = "`VALIDATION_ERROR`, `INVALID_ID`, `INVALID_JSON`, `INVALID_BODY`.", body = crate::error::Body),
+        (status = 401, description = "`UNAUTHORIZED`: no caller.", body = crate::error::Body),
+        (status = 403, description = "`NOT_HOLD_OWNER`, `FORBIDDEN`.", body = crate::error::Body),
+        (status = 404, description = "`EVENT_NOT_FOUND`, `HOLD_NOT_FOUND` (expired, unknown or being confirmed).", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
@@ -17,5 +40,5 @@ pub async fn handle(
     let caller = identity.caller(body.user_id.as_deref())?;
     let hold = hold_id("holdGroupId", &body.hold_group_id)?;
     service.release(event, &caller.user, hold).await?;
-    Ok(HttpResponse::Ok().json(json!({ "released": true })))
+    Ok(HttpResponse::Ok().json(Released { released: true }))
 }

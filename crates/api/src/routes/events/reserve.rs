@@ -8,20 +8,40 @@ use crate::extract::{event_id, JsonBody};
 use crate::routes::{created, timestamp};
 
 /// `seatCodes` (these seats) or `quantity` (the best available), not both.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = ReserveRequest, example = json!({"userId": "alice", "seatCodes": ["S1", "S2"]}))]
 pub struct Body {
+    /// Trust mode: names the caller. jwt mode: must be the token's `sub`
+    /// if given.
+    #[schema(min_length = 1, max_length = 128)]
     user_id: Option<String>,
+    /// 1 to `limits.max_seats_per_hold` (10 by default) distinct codes.
+    /// Give this or `quantity`, not both.
+    #[schema(min_items = 1, max_items = 10, inline, value_type = Option<Vec<String>>, pattern = "^[A-Za-z0-9]{1,8}[1-9][0-9]*$")]
     seat_codes: Option<Vec<String>>,
+    /// Best available: hold this many seats, adjacent in one row when a
+    /// row has them (the lowest such row, its lowest seats), else the
+    /// first available in venue order. 1 to `limits.max_seats_per_hold`.
+    #[schema(minimum = 1, maximum = 10)]
     quantity: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Held {
+#[schema(
+    as = Hold,
+    example = json!({"holdGroupId": "0193a1b2-0000-7000-8000-000000000001", "expiresIn": 300,
+        "expiresAt": "2026-11-30T12:05:00.000Z", "seatCodes": ["S1", "S2"]})
+)]
+pub struct Held {
+    #[schema(format = Uuid)]
     hold_group_id: String,
+    /// Seconds the hold lasts (`holds.ttl_seconds`).
     expires_in: u64,
+    #[schema(format = DateTime)]
     expires_at: String,
+    #[schema(value_type = Vec<String>)]
     seat_codes: Vec<SeatCode>,
 }
 
@@ -52,6 +72,28 @@ fn wanted(body: &Body, max: u32) -> Result<SeatRequest, ApiError> {
     }
 }
 
+/// Hold seats, all or none, for `holds.ttl_seconds`: named seats, or the
+/// best available `quantity`.
+#[utoipa::path(
+    post,
+    operation_id = "reserveSeats",
+    path = "/events/{eventId}/seats/reserve",
+    tag = "holds",
+    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1)),
+    request_body = Body,
+    security(("bearerAuth" = []), ("userIdHeader" = []), ()),
+    responses(
+        (status = 201, description = "Held; `Location` is the hold.", body = Held,
+            headers(("Location" = String, description = "`/holds/{holdGroupId}`"))),
+        (status = 400, description = "`VALIDATION_ERROR` (no seats, a bad code), `DUPLICATE_SEATS`, `TOO_MANY_SEATS`, `INVALID_ID`, `INVALID_JSON`, `INVALID_BODY`.", body = crate::error::Body),
+        (status = 401, description = "`UNAUTHORIZED`: no caller.", body = crate::error::Body),
+        (status = 403, description = "`FORBIDDEN`: `userId` is not the token's user.", body = crate::error::Body),
+        (status = 404, description = "`EVENT_NOT_FOUND`, `UNKNOWN_SEAT` (with `seats`).", body = crate::error::Body),
+        (status = 409, description = "`SEATS_UNAVAILABLE`: a named seat is held or booked (listed in `seats`), or fewer than `quantity` seats are available.", body = crate::error::Body),
+        (status = 429, description = "`HOLD_LIMIT`: the caller would hold more than `limits.max_held_seats_per_user` seats of the event.", body = crate::error::Body,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,

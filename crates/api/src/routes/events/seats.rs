@@ -4,7 +4,7 @@
 use actix_web::http::header::ContentType;
 use actix_web::{web, HttpResponse};
 use booking_domain::{BookingService, SeatState};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::extract::event_id;
@@ -28,6 +28,35 @@ fn status_filter(raw: Option<&str>) -> Result<Option<SeatState>, ApiError> {
     }
 }
 
+/// One seat of the map (the handler writes these straight as JSON).
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"seatCode": "A12", "row": "A", "status": "available"}))]
+pub struct SeatEntry {
+    seat_code: String,
+    row: String,
+    /// `available`, `held` (including a hold being confirmed) or `booked`.
+    #[schema(pattern = "^(available|held|booked)$")]
+    status: String,
+}
+
+/// Every seat's state, in venue order, exact at the instant it was read
+/// (an expired hold's seats are available).
+#[utoipa::path(
+    get,
+    operation_id = "getSeatMap",
+    path = "/events/{eventId}/seats",
+    tag = "events",
+    params(
+        ("eventId" = i64, Path, description = "The event's id, a positive integer.", minimum = 1),
+        ("status" = Option<String>, Query, description = "Only the seats in this state.", pattern = "^(available|held|booked)$"),
+    ),
+    responses(
+        (status = 200, description = "The seats, in venue order.", body = Vec<SeatEntry>),
+        (status = 400, description = "`INVALID_ID`, `VALIDATION_ERROR` (an unknown status or parameter).", body = crate::error::Body),
+        (status = 404, description = "`EVENT_NOT_FOUND`.", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     path: web::Path<String>,

@@ -12,6 +12,25 @@ use crate::error::ApiError;
 use crate::extract::event_id;
 use crate::live::SeatFeeds;
 
+/// Live seat changes as Server-Sent Events: first `event: snapshot` (every
+/// seat and the counts), then one `event: seats` per change
+/// (`{"seats": [...], "status": ..., "counts": {...}}`), each with an `id`
+/// to resume from with `Last-Event-ID`; comment lines as heartbeats.
+#[utoipa::path(
+    get,
+    operation_id = "streamSeats",
+    path = "/events/{eventId}/stream",
+    tag = "events",
+    params(
+        ("eventId" = i64, Path, description = "The event's id, a positive integer.", minimum = 1),
+        ("Last-Event-ID" = Option<String>, Header, description = "The last `id` received: the stream resumes after it when it can, else starts with a snapshot."),
+    ),
+    responses(
+        (status = 200, description = "An endless `text/event-stream`.", content_type = "text/event-stream", body = String),
+        (status = 400, description = "`INVALID_ID`.", body = crate::error::Body),
+        (status = 404, description = "`EVENT_NOT_FOUND`.", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     feeds: web::Data<Arc<SeatFeeds>>,
     path: web::Path<String>,

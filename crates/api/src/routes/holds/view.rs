@@ -7,14 +7,19 @@ use crate::error::ApiError;
 use crate::extract::hold_id;
 use crate::routes::timestamp;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub(super) struct HoldView {
+#[schema(example = json!({"holdGroupId": "0193a1b2-0000-7000-8000-000000000001", "eventId": 1, "userId": "alice",
+    "seatCodes": ["S1", "S2"], "createdAt": "2026-11-30T12:00:00.000Z", "expiresAt": "2026-11-30T12:05:00.000Z"}))]
+pub struct HoldView {
+    #[schema(format = Uuid)]
     hold_group_id: String,
     event_id: i64,
     user_id: String,
     seat_codes: Vec<String>,
+    #[schema(format = DateTime)]
     created_at: String,
+    #[schema(format = DateTime)]
     expires_at: String,
 }
 
@@ -36,6 +41,21 @@ impl From<Reservation> for HoldView {
 }
 
 /// The `Location` of a new hold: its owner can read it until it expires.
+#[utoipa::path(
+    get,
+    operation_id = "getHold",
+    path = "/holds/{holdGroupId}",
+    tag = "holds",
+    params(("holdGroupId" = uuid::Uuid, Path, description = "The hold's id.")),
+    security(("bearerAuth" = []), ("userIdHeader" = [])),
+    responses(
+        (status = 200, description = "The hold, while it lasts.", body = HoldView),
+        (status = 400, description = "`INVALID_ID`, `VALIDATION_ERROR` (a bad `X-User-Id`).", body = crate::error::Body),
+        (status = 401, description = "`UNAUTHORIZED`: no caller.", body = crate::error::Body),
+        (status = 403, description = "`NOT_HOLD_OWNER`.", body = crate::error::Body),
+        (status = 404, description = "`HOLD_NOT_FOUND`: expired or unknown.", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,

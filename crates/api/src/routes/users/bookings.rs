@@ -19,23 +19,31 @@ pub struct Query {
     cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Page {
+#[schema(as = BookingPage)]
+pub struct Page {
     bookings: Vec<Item>,
     /// Pass as `cursor` for the next page; null on the last.
     next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Item {
+#[schema(as = UserBooking, example = json!({"bookingGroupId": "0193a1b2-0000-7000-8000-000000000001", "eventId": 1,
+    "eventName": "Concert", "eventDate": "2030-06-01T19:30:00.000Z", "status": "CONFIRMED",
+    "seatCodes": ["A1", "A2"], "createdAt": "2026-11-30T12:00:00.000Z"}))]
+pub struct Item {
+    #[schema(format = Uuid)]
     booking_group_id: String,
     event_id: i64,
     event_name: String,
+    #[schema(format = DateTime)]
     event_date: String,
+    #[schema(value_type = String, pattern = "^(CONFIRMED|CANCELLED)$")]
     status: &'static str,
     seat_codes: Vec<String>,
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
@@ -57,6 +65,22 @@ impl From<BookingView> for Item {
     }
 }
 
+#[utoipa::path(
+    get,
+    operation_id = "listMyBookings",
+    path = "/users/me/bookings",
+    tag = "bookings",
+    params(
+        ("limit" = Option<u32>, Query, description = "Bookings per page, 1 to `limits.max_page_size` (default 20).", minimum = 1, maximum = 100),
+        ("cursor" = Option<String>, Query, description = "`nextCursor` of the previous page."),
+    ),
+    security(("bearerAuth" = []), ("userIdHeader" = [])),
+    responses(
+        (status = 200, description = "A page, newest first.", body = Page),
+        (status = 400, description = "`VALIDATION_ERROR`, `INVALID_CURSOR`.", body = crate::error::Body),
+        (status = 401, description = "`UNAUTHORIZED`: no caller.", body = crate::error::Body),
+    )
+)]
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,

@@ -1,0 +1,102 @@
+//! Request metrics, recorded by a middleware around every request: counts
+//! and latency by method, route template and status class, and the
+//! outcomes of the booking operations.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+
+use crate::error::ErrorCode;
+use crate::routes::{self, Endpoint};
+
+pub const REQUESTS: &str = "http_requests_total";
+pub const DURATION: &str = "http_request_duration_seconds";
+pub const OPERATIONS: &str = "booking_operations_total";
+
+/// The route label of a request that matched no route: one value for all
+/// of them, whatever path was asked for.
+pub const UNMATCHED: &str = "unmatched";
+
+/// Marks a response replayed from an idempotency record: the operation's
+/// work was not done again, so its outcome is counted as `replayed`.
+#[derive(Debug, Clone, Copy)]
+pub struct Replayed;
+
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let endpoint = routes::endpoint(&req);
+    let route = route_label(&req, endpoint);
+    let method = method_label(req.method());
+    let result = next.call(req).await;
+    let status = match &result {
+        Ok(res) => res.status(),
+        Err(error) => error.as_response_error().status_code(),
+    };
+    let labels = [
+        ("method", method),
+        ("route", route),
+        ("status", status_class(status)),
+    ];
+    metrics::counter!(REQUESTS, &labels).increment(1);
+    metrics::histogram!(DURATION, &labels).record(started.elapsed().as_secs_f64());
+    if let (Some(operation), Ok(res)) = (endpoint.and_then(|e| e.operation), &result) {
+        let response = res.response();
+        let outcome = if response.extensions().get::<Replayed>().is_some() {
+            "replayed"
+        } else if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+            code
+        } else if status.is_success() {
+            "ok"
+        } else {
+            "other"
+        };
+        metrics::counter!(OPERATIONS, "operation" => operation, "result" => outcome).increment(1);
+    }
+    result
+}
+
+/// The route template, from the fixed list of what is served.
+fn route_label(req: &ServiceRequest, endpoint: Option<&'static Endpoint>) -> &'static str {
+    if let Some(endpoint) = endpoint {
+        return endpoint.path;
+    }
+    // A known path with a method it does not take, or the docs pages.
+    match req.match_pattern() {
+        Some(pattern) if pattern.starts_with("/docs") => "/docs",
+        Some(pattern) => routes::ENDPOINTS
+            .iter()
+            .find(|e| e.path == pattern)
+            .map_or(UNMATCHED, |e| e.path),
+        None => UNMATCHED,
+    }
+}
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::HEAD => "HEAD",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        // Clients may send any token as a method: one label for the rest.
+        _ => "other",
+    }
+}
+
+fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}

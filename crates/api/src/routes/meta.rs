@@ -1,0 +1,57 @@
+//! The api's own description: the OpenAPI document, the page that renders
+//! it, and the Prometheus metrics.
+
+use actix_web::http::header::{self, ContentType};
+use actix_web::{web, HttpResponse};
+
+use crate::metrics::Scrape;
+
+/// The OpenAPI 3.1 document of every endpoint.
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openapiDocument",
+    tag = "operations",
+    responses((status = 200, description = "This document.", content_type = "application/json", body = Object))
+)]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(ContentType::json())
+        .body(crate::openapi::document_json())
+}
+
+/// Prometheus text exposition: requests, operations, stores, process.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    tag = "operations",
+    responses((
+        status = 200,
+        description = "Metrics in the Prometheus text format 0.0.4 (see docs/API.md for the names).",
+        content_type = "text/plain; version=0.0.4",
+        body = String,
+    ))
+)]
+pub async fn metrics(scrape: web::Data<Scrape>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        ))
+        .body(scrape.render())
+}
+
+/// Swagger UI at `/docs/`, its assets compiled into the binary (no
+/// internet access needed), reading `/openapi.json`; `/docs` leads there.
+pub fn swagger_ui() -> impl actix_web::dev::HttpServiceFactory {
+    (
+        web::resource("/docs").route(web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/docs/"))
+                .finish()
+        })),
+        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+            .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+    )
+}
