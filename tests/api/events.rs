@@ -219,3 +219,20 @@ on_both_stores! {
         other.assert_error(403, "NOT_HOLD_OWNER");
     }
 }
+
+on_both_stores! {
+    async fn an_event_long_past_can_still_be_read_and_sold() {
+        let app = crate::helpers::spawn_app().await;
+        let body = serde_json::json!({
+            "name": "Antiquity", "date": "0035-04-18T17:04:14Z", "location": "Forum", "totalSeats": 20
+        });
+        let answer = app.send("POST", "/events", As::Nobody, Some(body)).await;
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        let event = answer.body["eventId"].as_i64().unwrap();
+        assert_eq!(app.counts(event).await, (0, 0, 20, 20));
+        let seats = app.send("GET", &format!("/events/{event}/seats"), As::Nobody, None).await;
+        assert_eq!(seats.status, 200, "{:?}", seats.body);
+        app.book(event, "alice", &["S1"]).await;
+        assert_eq!(app.counts(event).await, (1, 0, 19, 20));
+    }
+}

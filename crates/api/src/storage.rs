@@ -30,6 +30,14 @@ pub struct Stores {
 /// enough for a database started beside the api (compose, CI) to be ready.
 const STARTUP_PATIENCE: Duration = Duration::from_secs(30);
 
+/// The service's two ports and the api's two stores, as built.
+type Ports = (
+    Arc<dyn HoldStore>,
+    Arc<dyn BookingRepo>,
+    Arc<dyn RateLimiter>,
+    Arc<dyn IdempotencyStore>,
+);
+
 /// The three Redis-backed stores, on one node or a cluster. Each builds
 /// its own connections (a pool, or the cluster client's per-node links):
 /// the hold store's calls never wait behind rate-limit checks.
@@ -78,12 +86,7 @@ fn redis_stores(redis: &RedisSettings) -> anyhow::Result<RedisStores> {
 /// wrapped so its calls are timed for `/metrics`.
 pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
     let mut scrape = Scrape::new();
-    let (holds, repo, rate_limiter, idempotency): (
-        Arc<dyn HoldStore>,
-        Arc<dyn BookingRepo>,
-        Arc<dyn RateLimiter>,
-        Arc<dyn IdempotencyStore>,
-    ) = match settings.storage {
+    let (holds, repo, rate_limiter, idempotency): Ports = match settings.storage {
         Storage::Memory => (
             Arc::new(TimedHoldStore::new(
                 "memory",

@@ -13,6 +13,9 @@ use tracing::{info, warn};
 use super::SeatLedger;
 use crate::{BeginLoad, Event, EventId, LoadStep, LoadToken, Mirror, MirrorSpec, StoreError};
 
+/// The least time a loaded mirror is kept, whatever the event's date.
+const MIN_KEEP: chrono::Duration = chrono::Duration::minutes(1);
+
 /// How often a request waiting for another instance's load looks again.
 const POLL: Duration = Duration::from_millis(25);
 
@@ -98,7 +101,9 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
         + chrono::Duration::from_std(config.keep_after_event).unwrap_or(chrono::Duration::MAX);
     let spec = MirrorSpec {
         layout: event.layout.clone(),
-        keep_until: keep_until.max(Utc::now()),
+        // An event long past is still read now and then: its mirror lives
+        // at least a little while, or every read would load it again.
+        keep_until: keep_until.max(Utc::now() + MIN_KEEP),
         lease: config.load_lease,
     };
     let started = Instant::now();

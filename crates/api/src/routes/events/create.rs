@@ -148,10 +148,18 @@ pub async fn handle(
     };
     let created_event = service.create_event(new).await?;
     let event = created_event.event;
-    Ok(created(
+    let mut response = created(
         format!("/events/{}", event.id),
         Created {
             event_id: event.id.get(),
         },
-    ))
+    );
+    if created_event.replayed {
+        // Postgres had the key (the idempotency store had lost it).
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("idempotent-replayed"),
+            actix_web::http::header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }
