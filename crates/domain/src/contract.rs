@@ -107,6 +107,8 @@ pub fn spec(layout: Arc<Layout>, lease: Duration) -> MirrorSpec {
         layout,
         keep_until: Utc::now() + chrono::Duration::days(1),
         lease,
+        // The cases load loaded mirrors again on purpose.
+        reload: true,
     }
 }
 
@@ -182,6 +184,7 @@ macro_rules! hold_store_contract {
             a_pending_confirm_survives_a_load,
             large_loads_arrive_in_chunks,
             an_abandoned_load_lets_the_next_begin_at_once,
+            a_loaded_mirror_is_loaded_again_only_by_a_reload,
             a_load_forgets_spent_holds_that_older_data_brought_back,
         );
         $crate::hold_store_contract!(@cases $make; best;

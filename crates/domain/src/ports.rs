@@ -106,6 +106,9 @@ pub struct MirrorSpec {
     /// How long this load may hold the event's load lock before another
     /// load may take over.
     pub lease: Duration,
+    /// Begin even when the mirror is loaded (the mirror was found wrong);
+    /// otherwise a loaded mirror answers `BeginLoad::Loaded`.
+    pub reload: bool,
 }
 
 /// What `begin_load` did.
@@ -118,6 +121,9 @@ pub enum BeginLoad {
     /// Another load holds the lock and its lease has not run out: wait for
     /// it.
     Busy,
+    /// The mirror is loaded (another load finished since the caller found
+    /// it missing) and this is not a reload: nothing changed.
+    Loaded,
 }
 
 /// What a step of a load did.
@@ -313,7 +319,9 @@ pub trait HoldStore: Send + Sync {
     ) -> Result<Vec<Hold>, StoreError>;
 
     /// Begins loading the event's mirror with `token`, unless another load
-    /// holds the event's lock (`Busy`). On `Begun` the booked seats are
+    /// holds the event's lock (`Busy`), or the mirror is loaded and
+    /// `spec.reload` is false (`Loaded`: MUST change nothing; a mirror
+    /// found older than it claims is not loaded). On `Begun` the booked seats are
     /// cleared, holds are kept, and the event answers `NotLoaded` until
     /// `finish_load` with this token. A lock whose lease ran out is taken
     /// over, making the old load's token stale.

@@ -576,6 +576,9 @@ impl HoldStore for MemoryHoldStore {
                     return BeginLoad::Busy;
                 }
             }
+            if !spec.reload && seats.ready() {
+                return BeginLoad::Loaded;
+            }
             seats.mirror = MirrorState::Loading {
                 token,
                 lease_until: now + spec.lease,

@@ -354,3 +354,39 @@ pub async fn a_load_forgets_spent_holds_that_older_data_brought_back(store: &dyn
     assert!(store.hold(e, live).await.unwrap().is_some());
     assert_eq!(counts(store, e).await.held, 8);
 }
+
+pub async fn a_loaded_mirror_is_loaded_again_only_by_a_reload(store: &dyn HoldStore) {
+    let e = event(1);
+    let booking = HoldId::generate(e);
+    load(store, e, single_row(10), &[(seat(3), booking)]).await;
+    held(store, e, "alice", &[1]).await;
+    // A request that found the mirror missing just before another load
+    // finished: nothing to do.
+    let once = crate::MirrorSpec {
+        reload: false,
+        ..spec(single_row(10), LONG)
+    };
+    assert_eq!(
+        store
+            .begin_load(e, LoadToken::generate(), &once)
+            .await
+            .unwrap(),
+        BeginLoad::Loaded
+    );
+    assert_eq!(
+        counts(store, e).await,
+        SeatCounts {
+            booked: 1,
+            held: 1,
+            stale_pending: 0
+        }
+    );
+    // A mirror not loaded begins as usual.
+    assert_eq!(
+        store
+            .begin_load(event(2), LoadToken::generate(), &once)
+            .await
+            .unwrap(),
+        BeginLoad::Begun
+    );
+}

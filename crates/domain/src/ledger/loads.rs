@@ -67,7 +67,7 @@ impl Loads {
                     guard
                 }
             };
-            let result = load(ledger, event).await;
+            let result = load(ledger, event, force).await;
             drop(guard);
             result
         }
@@ -95,7 +95,7 @@ fn busy(event: EventId) -> StoreError {
 /// One fenced load: begin with a fresh token, copy the booked seats from
 /// the repo in chunks, finish. A token that went stale (the store lost the
 /// data, or another load took over) starts again, a few times at most.
-async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
+async fn load(ledger: &SeatLedger, event: &Event, reload: bool) -> Result<(), StoreError> {
     let config = &ledger.config;
     let keep_until = event.date
         + chrono::Duration::from_std(config.keep_after_event).unwrap_or(chrono::Duration::MAX);
@@ -105,12 +105,16 @@ async fn load(ledger: &SeatLedger, event: &Event) -> Result<(), StoreError> {
         // at least a little while, or every read would load it again.
         keep_until: keep_until.max(Utc::now() + MIN_KEEP),
         lease: config.load_lease,
+        reload,
     };
     let started = Instant::now();
     for attempt in 1..=3 {
         let token = LoadToken::generate();
         match ledger.holds.begin_load(event.id, token, &spec).await? {
             BeginLoad::Begun => {}
+            // Another instance's load finished after this request found
+            // the mirror missing: one load was enough.
+            BeginLoad::Loaded => return Ok(()),
             BeginLoad::Busy => {
                 reloaded("busy");
                 return wait_for_other_load(ledger, event.id, started).await;

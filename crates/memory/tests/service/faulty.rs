@@ -92,6 +92,9 @@ pub struct Faulty<S: ?Sized> {
     calls: Mutex<HashMap<Call, usize>>,
     /// Calls held back until the test resumes them (closes the gate).
     gates: Mutex<HashMap<Call, Arc<Semaphore>>>,
+    /// Set when a `NotLoaded` was faked: the store is to act as if it had
+    /// really lost the mirror, so the next load must not find it loaded.
+    lost: std::sync::atomic::AtomicBool,
 }
 
 impl<S: ?Sized> std::fmt::Debug for Faulty<S> {
@@ -113,6 +116,7 @@ impl<S: ?Sized> Faulty<S> {
             planned: Mutex::default(),
             calls: Mutex::default(),
             gates: Mutex::default(),
+            lost: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -253,7 +257,10 @@ impl<S: ?Sized> Faulty<S> {
         T: Send,
     {
         match self.enter(call).await {
-            Some(Fault::NotLoaded) => Ok(Mirror::NotLoaded),
+            Some(Fault::NotLoaded) => {
+                self.lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                Ok(Mirror::NotLoaded)
+            }
             fault => self.apply(call, fault, op).await,
         }
     }
@@ -373,8 +380,13 @@ impl<S: HoldStore + ?Sized> HoldStore for Faulty<S> {
         token: LoadToken,
         spec: &MirrorSpec,
     ) -> Result<BeginLoad, StoreError> {
+        let lost = self.lost.swap(false, std::sync::atomic::Ordering::SeqCst);
+        let spec = MirrorSpec {
+            reload: spec.reload || lost,
+            ..spec.clone()
+        };
         self.call(Call::BeginLoad, || {
-            self.inner.begin_load(event, token, spec)
+            self.inner.begin_load(event, token, &spec)
         })
         .await
     }

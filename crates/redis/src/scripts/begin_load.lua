@@ -10,8 +10,10 @@
 -- ARGV[4]  last seat of every row but the last, comma-separated ('' for one row)
 -- ARGV[5]  keep until, ms (the spec's keep_until)
 -- ARGV[6]  idle TTL, ms
+-- ARGV[7]  '1' to reload a loaded mirror, '0' to leave it be
 --
--- Replies: 'begun' | 'busy'
+-- Replies: 'begun' | 'busy' | 'loaded' (ready, and not a reload: nothing
+-- done; a mirror the fence found stale is marked so, not ready)
 
 -- A mirror of an event already past its keep_until still lives this long,
 -- so reads of old events keep working.
@@ -20,6 +22,9 @@ local MIN_KEEP = 60000
 local token, lease, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 if redis.call('EXISTS', LOCK) == 1 then
   return 'busy'
+end
+if ARGV[7] == '0' and redis.call('HGET', META, 'st') == 'ready' then
+  return 'loaded'
 end
 local now = clock()
 redis.call('SET', LOCK, token, 'PX', lease)

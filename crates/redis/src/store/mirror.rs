@@ -66,12 +66,14 @@ impl RedisHoldStore {
             .arg(layout.total())
             .arg(ends.join(","))
             .arg(spec.keep_until.timestamp_millis().max(0))
-            .arg(millis(self.options.idle_ttl));
+            .arg(millis(self.options.idle_ttl))
+            .arg(u8::from(spec.reload));
         let value = self.run(&call).await?;
         let reply = Reply::parse("begin_load", &value)?;
         match reply.status() {
             b"begun" => Ok(BeginLoad::Begun),
             b"busy" => Ok(BeginLoad::Busy),
+            b"loaded" => Ok(BeginLoad::Loaded),
             _ => Err(reply.unexpected()),
         }
     }

@@ -132,6 +132,7 @@ async fn a_mirror_kept_past_its_keep_until_still_lives_a_minute() {
         layout: booking_domain::contract::single_row(10),
         keep_until: Utc::now() - chrono::Duration::days(30),
         lease: LONG,
+        reload: false,
     };
     store.begin_load(e, token, &spec).await.unwrap();
     store.finish_load(e, token).await.unwrap();
