@@ -8,6 +8,7 @@ use std::time::Duration;
 use booking_domain::{EventId, HoldId, HoldRequest, SeatChoice, SeatNo, UserId};
 use booking_redis::{reserve_args, reserve_keys, reserve_script, KeyPrefix};
 
+use crate::cpu::{self, Role, Watched};
 use crate::server::redis_host_port;
 
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +67,45 @@ pub fn redis_reserve(
     let out = command.output()?;
     anyhow::ensure!(out.status.success(), "redis-benchmark failed");
     parse_redis_benchmark(&String::from_utf8_lossy(&out.stdout), connections)
+}
+
+/// The reference for Redis's cost per operation: a plain `SET` of a small
+/// value under redis-benchmark at `connections` connections (no
+/// pipelining), and the Redis CPU each took.
+#[derive(Debug, Clone, Copy)]
+pub struct SetCost {
+    pub connections: usize,
+    pub per_second: f64,
+    /// Redis CPU per SET, µs.
+    pub redis_micros: f64,
+}
+
+/// `requests` SETs of random keys under the run's prefix (the keys go
+/// with the run's other keys).
+pub fn redis_set(
+    redis_url: &str,
+    prefix: &str,
+    connections: usize,
+    requests: u64,
+    watched: &Watched,
+) -> anyhow::Result<SetCost> {
+    let (host, port) = redis_host_port(redis_url);
+    let before = cpu::Snapshot::take(watched);
+    let out = Command::new("redis-benchmark")
+        .args(["-h", &host, "-p", &port.to_string()])
+        .args(["-c", &connections.to_string(), "-n", &requests.to_string()])
+        .args(["-r", "100000", "--csv", "SET"])
+        .arg(format!("{prefix}:set:__rand_int__"))
+        .arg("xxx")
+        .output()?;
+    let used = before.used_until(&cpu::Snapshot::take(watched));
+    anyhow::ensure!(out.status.success(), "redis-benchmark failed");
+    let ceiling = parse_redis_benchmark(&String::from_utf8_lossy(&out.stdout), connections)?;
+    Ok(SetCost {
+        connections,
+        per_second: ceiling.per_second,
+        redis_micros: used.micros_per(Role::Redis, requests),
+    })
 }
 
 fn parse_redis_benchmark(csv: &str, connections: usize) -> anyhow::Result<Ceiling> {

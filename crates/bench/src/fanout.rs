@@ -1,0 +1,425 @@
+//! (j) SSE fan-out: many subscribers on one on-sale event's
+//! `GET /events/:id/stream` while reserves arrive at a steady rate. Each
+//! reserve is one seat, so each is one `seats` event; the delivery latency
+//! is from the reserve's 201 to a subscriber reading the event naming its
+//! seat, and every subscriber must see every reserve.
+//!
+//! The subscribers share the generator's one thread with the reserves, so
+//! a latency includes the time the generator takes to get to a socket.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hdrhistogram::Histogram;
+use http_body_util::{BodyExt, Empty};
+use hyper::{header, Request};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Semaphore};
+
+use crate::client::Conn;
+use crate::cpu::{self, Usage};
+use crate::events::{create_venue, venue_codes};
+use crate::scenarios::Target;
+
+/// How many subscribers connect (and read their snapshot) at once.
+const CONNECTING_AT_ONCE: usize = 16;
+/// Connections the reserves are sent on.
+const RESERVE_CONNECTIONS: u32 = 4;
+/// The longest wait for the next subscriber's snapshot.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct FanoutPlan {
+    pub subscribers: usize,
+    /// Reserves per second during the window.
+    pub rate: u32,
+    pub duration: Duration,
+    /// How long subscribers keep reading after the last reserve: the api
+    /// reads the feed every `live.poll_ms` (200 ms by default).
+    pub grace: Duration,
+    pub seats: u32,
+}
+
+#[derive(Debug)]
+pub struct FanoutResult {
+    pub plan: FanoutPlan,
+    /// Subscribers that got their snapshot.
+    pub connected: usize,
+    /// Time for all of them to connect and read their snapshot.
+    pub connect_elapsed: Duration,
+    /// CPU while they connected.
+    pub connect_cpu: Usage,
+    /// Bytes of one snapshot event (the first subscriber's).
+    pub snapshot_bytes: u64,
+    /// Reserves answered 201 in the window, and others.
+    pub reserves: u64,
+    pub reserve_failures: u64,
+    /// The reserve phase, and the CPU over it and the grace after it.
+    pub window: Duration,
+    pub cpu: Usage,
+    /// `seats` events read by all subscribers that name a reserved seat.
+    pub delivered: u64,
+    /// From a reserve's 201 to a subscriber reading its change, µs.
+    pub latency: Histogram<u64>,
+    /// Changes read before their reserve's 201 arrived (counted as 0).
+    pub early: u64,
+    /// Streams that ended or failed before the end.
+    pub dropped: usize,
+    /// Subscribers that read a change for every reserve.
+    pub complete: usize,
+}
+
+impl FanoutResult {
+    pub fn delivered_per_second(&self) -> f64 {
+        self.delivered as f64 / self.window.as_secs_f64()
+    }
+
+    /// Elapsed time of the CPU figures: the window and the grace.
+    pub fn cpu_elapsed(&self) -> Duration {
+        self.window + self.plan.grace
+    }
+}
+
+/// What one subscriber read.
+#[derive(Debug, Default)]
+struct Subscriber {
+    snapshot_bytes: u64,
+    /// Seat code of each held change, and when it was read.
+    changes: Vec<(String, Instant)>,
+    /// Whether the stream ended (or failed) before it was told to stop.
+    dropped: bool,
+}
+
+pub async fn run(target: &Target, plan: FanoutPlan) -> anyhow::Result<FanoutResult> {
+    let event = create_venue(target.addr, plan.seats).await?;
+    let (stop, stopped) = watch::channel(false);
+    let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel();
+    let gate = Arc::new(Semaphore::new(CONNECTING_AT_ONCE));
+
+    let connecting = Instant::now();
+    let before_connect = cpu::Snapshot::take(&target.watched);
+    let mut subscribers = Vec::with_capacity(plan.subscribers);
+    for _ in 0..plan.subscribers {
+        let (addr, gate, stopped, ready) =
+            (target.addr, gate.clone(), stopped.clone(), ready_tx.clone());
+        subscribers.push(tokio::spawn(async move {
+            subscribe(addr, event, gate, stopped, ready).await
+        }));
+    }
+    drop(ready_tx);
+    // Each subscriber says once whether it got its snapshot; one that
+    // says nothing for long counts as not connected.
+    let mut connected = 0;
+    for _ in 0..plan.subscribers {
+        match tokio::time::timeout(CONNECT_TIMEOUT, ready_rx.recv()).await {
+            Ok(Some(true)) => connected += 1,
+            Ok(Some(false)) => {}
+            Ok(None) | Err(_) => break,
+        }
+    }
+    let connect_elapsed = connecting.elapsed();
+    let connect_cpu = before_connect.used_until(&cpu::Snapshot::take(&target.watched));
+
+    let started = Instant::now();
+    let before = cpu::Snapshot::take(&target.watched);
+    let (reserved, reserve_failures) = reserve_steadily(target.addr, event, &plan).await?;
+    let window = started.elapsed();
+    tokio::time::sleep(plan.grace).await;
+    let cpu = before.used_until(&cpu::Snapshot::take(&target.watched));
+    let _ = stop.send(true);
+
+    let mut read = Vec::with_capacity(subscribers.len());
+    for subscriber in subscribers {
+        read.push(subscriber.await?);
+    }
+    let mut result = FanoutResult {
+        plan,
+        connected,
+        connect_elapsed,
+        connect_cpu,
+        snapshot_bytes: read.first().map_or(0, |s| s.snapshot_bytes),
+        reserves: reserved.len() as u64,
+        reserve_failures,
+        window,
+        cpu,
+        delivered: 0,
+        latency: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
+        early: 0,
+        dropped: 0,
+        complete: 0,
+    };
+    for subscriber in &read {
+        result.dropped += usize::from(subscriber.dropped);
+        let mut seen = 0;
+        for (code, at) in &subscriber.changes {
+            let Some(answered) = reserved.get(code) else {
+                continue;
+            };
+            seen += 1;
+            let micros = match at.checked_duration_since(*answered) {
+                Some(latency) => latency.as_micros() as u64,
+                None => {
+                    result.early += 1;
+                    0
+                }
+            };
+            result.latency.saturating_record(micros.max(1));
+        }
+        result.delivered += seen;
+        result.complete += usize::from(seen == reserved.len() as u64 && !subscriber.dropped);
+    }
+    Ok(result)
+}
+
+/// One subscriber: connects (waiting its turn at `gate`), reads its
+/// snapshot, says so on `ready`, then records every `seats` change until
+/// told to stop.
+async fn subscribe(
+    addr: SocketAddr,
+    event: i64,
+    gate: Arc<Semaphore>,
+    mut stopped: watch::Receiver<bool>,
+    ready: tokio::sync::mpsc::UnboundedSender<bool>,
+) -> Subscriber {
+    let mut subscriber = Subscriber::default();
+    let permit = gate.acquire_owned().await;
+    let (mut body, connection) = match open_stream(addr, event).await {
+        Ok(opened) => opened,
+        Err(_) => {
+            let _ = ready.send(false);
+            subscriber.dropped = true;
+            return subscriber;
+        }
+    };
+    // Leaving closes the connection, as a browser leaving the page does.
+    let _closing = AbortOnDrop(connection);
+    let mut parser = SseParser::default();
+    let mut permit = Some(permit);
+    loop {
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            _ = stopped.changed() => return subscriber,
+        };
+        let data = match frame {
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => data,
+                Err(_) => continue,
+            },
+            _ => {
+                if permit.take().is_some() {
+                    let _ = ready.send(false);
+                }
+                subscriber.dropped = true;
+                return subscriber;
+            }
+        };
+        let now = Instant::now();
+        parser.push(&data);
+        while let Some(message) = parser.next_message() {
+            match message.event.as_str() {
+                "snapshot" => {
+                    subscriber.snapshot_bytes = message.bytes;
+                    if permit.take().is_some() {
+                        let _ = ready.send(true);
+                    }
+                }
+                "seats" => {
+                    if let Ok(change) = serde_json::from_str::<Change>(&message.data) {
+                        if change.status == "held" {
+                            subscriber
+                                .changes
+                                .extend(change.seats.into_iter().map(|code| (code, now)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct Change {
+    seats: Vec<String>,
+    status: String,
+}
+
+/// The response body of the event's stream, and the task that owns the
+/// connection: aborting it closes the socket.
+async fn open_stream(
+    addr: SocketAddr,
+    event: i64,
+) -> anyhow::Result<(hyper::body::Incoming, tokio::task::JoinHandle<()>)> {
+    let stream = TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let connection = tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let request = Request::get(format!("/events/{event}/stream"))
+        .header(header::HOST, "127.0.0.1")
+        .header(header::ACCEPT, "text/event-stream")
+        .body(Empty::<Bytes>::new())?;
+    let response = sender.send_request(request).await?;
+    anyhow::ensure!(
+        response.status() == 200,
+        "the stream answered {}",
+        response.status()
+    );
+    Ok((response.into_body(), connection))
+}
+
+/// Reserves one seat at a time at `plan.rate` per second for
+/// `plan.duration`, over a few connections; answers when each reserved
+/// seat's 201 arrived, and how many reserves failed.
+async fn reserve_steadily(
+    addr: SocketAddr,
+    event: i64,
+    plan: &FanoutPlan,
+) -> anyhow::Result<(HashMap<String, Instant>, u64)> {
+    let codes = Arc::new(venue_codes(plan.seats));
+    let deadline = Instant::now() + plan.duration;
+    let every = Duration::from_secs_f64(f64::from(RESERVE_CONNECTIONS) / f64::from(plan.rate));
+    let mut tasks = Vec::new();
+    for worker in 0..RESERVE_CONNECTIONS {
+        let mut conn = Conn::open(addr).await?;
+        let codes = codes.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            // Late ticks are sent at once, so the rate holds on average.
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut reserved = Vec::new();
+            let mut failures = 0u64;
+            // Seats in a spread order (as buyers choose), each worker its own.
+            let mut n = worker as usize;
+            while Instant::now() < deadline && n < codes.len() {
+                ticks.tick().await;
+                let code = &codes[n * 7919 % codes.len()];
+                n += RESERVE_CONNECTIONS as usize;
+                let body = format!(r#"{{"userId":"sse{n}","seatCodes":["{code}"]}}"#);
+                let answer = conn
+                    .post(&format!("/events/{event}/seats/reserve"), body)
+                    .await;
+                if answer.status == 201 {
+                    reserved.push((code.clone(), Instant::now()));
+                } else {
+                    failures += 1;
+                }
+            }
+            (reserved, failures)
+        }));
+    }
+    let mut reserved = HashMap::new();
+    let mut failures = 0;
+    for task in tasks {
+        let (worker_reserved, worker_failures) = task.await?;
+        reserved.extend(worker_reserved);
+        failures += worker_failures;
+    }
+    Ok((reserved, failures))
+}
+
+/// Messages larger than this keep their size only (snapshots).
+const MAX_DATA: usize = 64 * 1024;
+
+/// One message of an event stream.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Message {
+    event: String,
+    data: String,
+    /// Its size on the wire.
+    bytes: u64,
+}
+
+/// Splits `text/event-stream` bytes into messages (blank-line separated
+/// `field: value` lines); comments (heartbeats) are skipped.
+#[derive(Debug, Default)]
+struct SseParser {
+    buffer: Vec<u8>,
+    /// How far `buffer` is known to hold no message end, so a 5 MB
+    /// snapshot arriving in pieces is scanned once, not once per piece.
+    scanned: usize,
+}
+
+impl SseParser {
+    fn push(&mut self, data: &[u8]) {
+        self.buffer.extend_from_slice(data);
+    }
+
+    fn next_message(&mut self) -> Option<Message> {
+        loop {
+            let from = self.scanned.saturating_sub(1);
+            let Some(end) = self.buffer[from..]
+                .windows(2)
+                .position(|w| w == b"\n\n")
+                .map(|i| from + i)
+            else {
+                self.scanned = self.buffer.len();
+                return None;
+            };
+            let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
+            self.scanned = 0;
+            let mut message = Message {
+                bytes: block.len() as u64,
+                ..Message::default()
+            };
+            for line in block[..end].split(|b| *b == b'\n') {
+                let text = |value: &[u8]| {
+                    let value = value.strip_prefix(b" ").unwrap_or(value);
+                    String::from_utf8_lossy(value).into_owned()
+                };
+                if let Some(value) = line.strip_prefix(b"event:") {
+                    message.event = text(value);
+                } else if let Some(value) = line.strip_prefix(b"data:") {
+                    // A snapshot's data is the whole map: only its size
+                    // is of interest, so it is not copied.
+                    if block.len() > MAX_DATA {
+                        continue;
+                    }
+                    if !message.data.is_empty() {
+                        message.data.push('\n');
+                    }
+                    message.data.push_str(&text(value));
+                }
+            }
+            if !message.event.is_empty() || !message.data.is_empty() {
+                return Some(message);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SseParser;
+
+    #[test]
+    fn messages_are_read_across_pieces_and_heartbeats_skipped() {
+        let mut parser = SseParser::default();
+        parser.push(b": keep-alive\n\nevent: snapshot\nid: 1-2-3\nda");
+        assert_eq!(parser.next_message(), None);
+        parser.push(b"ta: {\"seats\":[]}\n");
+        assert_eq!(parser.next_message(), None);
+        parser.push(b"\nevent: seats\ndata: {\"seats\":[\"A1\"],\"status\":\"held\"}\n\n");
+        let snapshot = parser.next_message().unwrap();
+        assert_eq!(snapshot.event, "snapshot");
+        assert_eq!(snapshot.data, r#"{"seats":[]}"#);
+        let change = parser.next_message().unwrap();
+        assert_eq!(change.event, "seats");
+        assert!(change.data.contains("A1"));
+        assert_eq!(parser.next_message(), None);
+    }
+}
