@@ -220,20 +220,18 @@ async fn subscribe(
         let now = Instant::now();
         parser.push(&data);
         while let Some(message) = parser.next_message() {
-            match message.event.as_str() {
-                "snapshot" => {
-                    subscriber.snapshot_bytes = message.bytes;
+            match message.event {
+                b"snapshot" => {
+                    subscriber.snapshot_bytes = message.bytes as u64;
                     if permit.take().is_some() {
                         let _ = ready.send(true);
                     }
                 }
-                "seats" => {
-                    if let Ok(change) = serde_json::from_str::<Change>(&message.data) {
-                        if change.status == "held" {
-                            subscriber
-                                .changes
-                                .extend(change.seats.into_iter().map(|code| (code, now)));
-                        }
+                b"seats" => {
+                    if let Some(seats) = held_seats(message.data) {
+                        subscriber.changes.extend(
+                            seats.map(|code| (String::from_utf8_lossy(code).into_owned(), now)),
+                        );
                     }
                 }
                 _ => {}
@@ -248,12 +246,6 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-#[derive(serde::Deserialize)]
-struct Change {
-    seats: Vec<String>,
-    status: String,
 }
 
 /// The response body of the event's stream, and the task that owns the
@@ -332,23 +324,28 @@ async fn reserve_steadily(
     Ok((reserved, failures))
 }
 
-/// Messages larger than this keep their size only (snapshots).
-const MAX_DATA: usize = 64 * 1024;
+/// The most buffer a subscriber keeps between messages.
+const KEEP_CAPACITY: usize = 64 * 1024;
 
-/// One message of an event stream.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Message {
-    event: String,
-    data: String,
+/// One message of an event stream, borrowed from the parser's buffer.
+#[derive(Debug, PartialEq, Eq)]
+struct Message<'a> {
+    event: &'a [u8],
+    /// Its first `data:` line (the api sends one line of JSON).
+    data: &'a [u8],
     /// Its size on the wire.
-    bytes: u64,
+    bytes: usize,
 }
 
 /// Splits `text/event-stream` bytes into messages (blank-line separated
-/// `field: value` lines); comments (heartbeats) are skipped.
+/// `field: value` lines); comments (heartbeats) are skipped. Messages are
+/// read in place: with hundreds of subscribers on the generator's one
+/// thread, copying each would cost more than the api spends sending it.
 #[derive(Debug, Default)]
 struct SseParser {
     buffer: Vec<u8>,
+    /// Where the next message starts.
+    start: usize,
     /// How far `buffer` is known to hold no message end, so a 5 MB
     /// snapshot arriving in pieces is scanned once, not once per piece.
     scanned: usize,
@@ -356,12 +353,21 @@ struct SseParser {
 
 impl SseParser {
     fn push(&mut self, data: &[u8]) {
+        // Read messages go before new bytes come in.
+        self.buffer.drain(..self.start);
+        self.scanned -= self.start.min(self.scanned);
+        self.start = 0;
+        // A snapshot grows the buffer to megabytes; kept by a thousand
+        // subscribers that would be gigabytes of the generator's memory.
+        if self.buffer.capacity() > KEEP_CAPACITY && self.buffer.len() < KEEP_CAPACITY {
+            self.buffer.shrink_to(KEEP_CAPACITY);
+        }
         self.buffer.extend_from_slice(data);
     }
 
-    fn next_message(&mut self) -> Option<Message> {
+    fn next_message(&mut self) -> Option<Message<'_>> {
         loop {
-            let from = self.scanned.saturating_sub(1);
+            let from = self.scanned.max(self.start + 1) - 1;
             let Some(end) = self.buffer[from..]
                 .windows(2)
                 .position(|w| w == b"\n\n")
@@ -370,41 +376,64 @@ impl SseParser {
                 self.scanned = self.buffer.len();
                 return None;
             };
-            let block: Vec<u8> = self.buffer.drain(..end + 2).collect();
-            self.scanned = 0;
-            let mut message = Message {
-                bytes: block.len() as u64,
-                ..Message::default()
-            };
-            for line in block[..end].split(|b| *b == b'\n') {
-                let text = |value: &[u8]| {
-                    let value = value.strip_prefix(b" ").unwrap_or(value);
-                    String::from_utf8_lossy(value).into_owned()
-                };
-                if let Some(value) = line.strip_prefix(b"event:") {
-                    message.event = text(value);
-                } else if let Some(value) = line.strip_prefix(b"data:") {
-                    // A snapshot's data is the whole map: only its size
-                    // is of interest, so it is not copied.
-                    if block.len() > MAX_DATA {
-                        continue;
-                    }
-                    if !message.data.is_empty() {
-                        message.data.push('\n');
-                    }
-                    message.data.push_str(&text(value));
-                }
-            }
-            if !message.event.is_empty() || !message.data.is_empty() {
-                return Some(message);
+            let start = self.start;
+            self.start = end + 2;
+            self.scanned = end + 2;
+            let comment = self.buffer[start..end]
+                .split(|b| *b == b'\n')
+                .all(|line| line.is_empty() || line.starts_with(b":"));
+            if !comment {
+                return Some(self.message(start, end));
             }
         }
     }
+
+    /// The message of `buffer[start..end]`.
+    fn message(&self, start: usize, end: usize) -> Message<'_> {
+        let block = &self.buffer[start..end];
+        let mut message = Message {
+            event: b"",
+            data: b"",
+            bytes: end + 2 - start,
+        };
+        let mut have_data = false;
+        for line in block.split(|b| *b == b'\n') {
+            if let Some(v) = line.strip_prefix(b"event:") {
+                message.event = v.strip_prefix(b" ").unwrap_or(v);
+            } else if let Some(v) = line.strip_prefix(b"data:") {
+                if !have_data {
+                    message.data = v.strip_prefix(b" ").unwrap_or(v);
+                    have_data = true;
+                }
+            }
+        }
+        message
+    }
+}
+
+/// The seats of a `seats` change to `held`
+/// (`{"seats":["A1","A2"],"status":"held","counts":{...}}`), found without
+/// a JSON parser: the api writes exactly this shape.
+fn held_seats(data: &[u8]) -> Option<impl Iterator<Item = &[u8]>> {
+    const SEATS: &[u8] = b"{\"seats\":[";
+    let rest = data.strip_prefix(SEATS)?;
+    let close = rest.iter().position(|b| *b == b']')?;
+    let after = &rest[close..];
+    if !after.starts_with(b"],\"status\":\"held\"") {
+        return None;
+    }
+    Some(
+        rest[..close]
+            .split(|b| *b == b',')
+            .map(|code| code.strip_prefix(b"\"").unwrap_or(code))
+            .map(|code| code.strip_suffix(b"\"").unwrap_or(code))
+            .filter(|code| !code.is_empty()),
+    )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::SseParser;
+    use super::{held_seats, SseParser};
 
     #[test]
     fn messages_are_read_across_pieces_and_heartbeats_skipped() {
@@ -415,11 +444,22 @@ mod tests {
         assert_eq!(parser.next_message(), None);
         parser.push(b"\nevent: seats\ndata: {\"seats\":[\"A1\"],\"status\":\"held\"}\n\n");
         let snapshot = parser.next_message().unwrap();
-        assert_eq!(snapshot.event, "snapshot");
-        assert_eq!(snapshot.data, r#"{"seats":[]}"#);
+        assert_eq!(snapshot.event, b"snapshot");
+        assert_eq!(snapshot.data, br#"{"seats":[]}"#);
+        assert_eq!(snapshot.bytes, 46);
         let change = parser.next_message().unwrap();
-        assert_eq!(change.event, "seats");
-        assert!(change.data.contains("A1"));
+        assert_eq!(change.event, b"seats");
         assert_eq!(parser.next_message(), None);
+        parser.push(b": keep-alive\n\n");
+        assert_eq!(parser.next_message(), None);
+    }
+
+    #[test]
+    fn held_seats_are_read_from_changes() {
+        let held = br#"{"seats":["A1","B12"],"status":"held","counts":{"totalSeats":3}}"#;
+        let seats: Vec<&[u8]> = held_seats(held).unwrap().collect();
+        assert_eq!(seats, [&b"A1"[..], &b"B12"[..]]);
+        let booked = br#"{"seats":["A1"],"status":"booked","counts":{}}"#;
+        assert!(held_seats(booked).is_none());
     }
 }

@@ -207,14 +207,32 @@ pub(crate) fn summarise(runs: &[Run], plan: &Plan) -> String {
                     .collect(),
             )
         };
-        let _ = writeln!(
-            out,
-            "- {connections} connections: (a) {details:.0} req/s; (b) {reserves:.0} reserves/s, p99 {reserve_p99:.2} ms, Redis ceiling {redis:.0}/s, ratio {:.2}; (c) {bookings:.0} bookings/s, pgbench ceiling {pg:.0}/s, ratio {:.2}; best available ÷ (b): {:.2} for 1 seat, {:.2} for 4 (holds/s); Redis CPU per SET {set:.2} µs",
-            reserves / redis,
-            bookings / pg,
-            best_ratio(1),
-            best_ratio(4),
-        );
+        let mut parts = Vec::new();
+        if !details.is_nan() {
+            parts.push(format!("(a) {details:.0} req/s"));
+        }
+        if !reserves.is_nan() {
+            parts.push(format!(
+                "(b) {reserves:.0} reserves/s, p99 {reserve_p99:.2} ms, Redis ceiling {redis:.0}/s, ratio {:.2}",
+                reserves / redis
+            ));
+        }
+        if !bookings.is_nan() {
+            parts.push(format!(
+                "(c) {bookings:.0} bookings/s, pgbench ceiling {pg:.0}/s, ratio {:.2}",
+                bookings / pg
+            ));
+        }
+        for quantity in [1, 4] {
+            let ratio = best_ratio(quantity);
+            if !ratio.is_nan() {
+                parts.push(format!(
+                    "best available of {quantity} ÷ (b), holds/s: {ratio:.2}"
+                ));
+            }
+        }
+        parts.push(format!("Redis CPU per SET {set:.2} µs"));
+        let _ = writeln!(out, "- {connections} connections: {}", parts.join("; "));
     }
     let peak = runs
         .iter()
@@ -222,11 +240,13 @@ pub(crate) fn summarise(runs: &[Run], plan: &Plan) -> String {
         .filter_map(|level| level.results.iter().filter_map(|(_, rss)| *rss).max())
         .map(|kib| kib as f64 / 1024.0)
         .collect();
-    let _ = writeln!(
-        out,
-        "- peak RSS of the server during the levels (VmHWM): {:.1} MiB",
-        median(peak)
-    );
+    let peak = median(peak);
+    if !peak.is_nan() {
+        let _ = writeln!(
+            out,
+            "- peak RSS of the server during the levels (VmHWM): {peak:.1} MiB"
+        );
+    }
     if !maps.is_empty() {
         let m =
             |f: &dyn Fn(&ScenarioResult) -> f64| median(maps.iter().map(|(r, _)| f(r)).collect());
