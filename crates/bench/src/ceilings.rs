@@ -65,7 +65,12 @@ pub fn redis_reserve(
         .args(&keys)
         .args(&args);
     let out = command.output()?;
-    anyhow::ensure!(out.status.success(), "redis-benchmark failed");
+    anyhow::ensure!(
+        out.status.success(),
+        "redis-benchmark failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     parse_redis_benchmark(&String::from_utf8_lossy(&out.stdout), connections)
 }
 
@@ -99,7 +104,12 @@ pub fn redis_set(
         .arg("xxx")
         .output()?;
     let used = before.used_until(&cpu::Snapshot::take(watched));
-    anyhow::ensure!(out.status.success(), "redis-benchmark failed");
+    anyhow::ensure!(
+        out.status.success(),
+        "redis-benchmark failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     let ceiling = parse_redis_benchmark(&String::from_utf8_lossy(&out.stdout), connections)?;
     Ok(SetCost {
         connections,

@@ -78,6 +78,21 @@ async fn create(addr: SocketAddr, seats_json: &str) -> anyhow::Result<(i64, Dura
     Ok((id, answer.latency))
 }
 
+/// Holds seat `code` of `event` for a user of its own.
+pub async fn hold_seat(addr: SocketAddr, event: i64, code: &str) -> anyhow::Result<()> {
+    let mut conn = Conn::open(addr).await?;
+    let body = format!(r#"{{"userId":"holder","seatCodes":["{code}"]}}"#);
+    let held = conn
+        .post(&format!("/events/{event}/seats/reserve"), body)
+        .await;
+    anyhow::ensure!(
+        held.status == 201,
+        "holding {code} answered {}",
+        held.status
+    );
+    Ok(())
+}
+
 /// Makes `event` (of `seats` seats) look like an event on sale: 30 % of
 /// its seats held by buyers in holds of 10 (best available, so from the
 /// front rows), half of those holds confirmed, so 15 % booked.

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::ceilings::{self, Ceiling, SetCost};
 use crate::cpu::{self, Snapshot};
 use crate::creation::{self, Creation};
-use crate::events::create_event;
+use crate::events::{create_event, hold_seat};
 use crate::fanout::{self, FanoutPlan, FanoutResult};
 use crate::own_redis::{self, OwnRedis};
 use crate::scenarios::{self, Scenario, ScenarioResult, Target, LEVEL_SCENARIOS};
@@ -218,6 +218,10 @@ async fn one_run(
         )?);
         let redis = if wants('b') {
             let (reserve_event, _) = create_event(server.addr, 100_000).await?;
+            // redis-benchmark draws seats 0..=99,999; the script reads seat
+            // 0 as the last one (a GETRANGE at -1) and would then fail to
+            // write it. Held, the last seat makes seat 0 a "taken" reply.
+            hold_seat(server.addr, reserve_event, "S100000").await?;
             let requests = 30_000 * plan.duration.as_secs();
             Some(ceilings::redis_reserve(
                 redis_url,
