@@ -185,6 +185,25 @@ pub fn pg_confirm(
     })
 }
 
+/// Connections Postgres can still open for pgbench: its limit, less the
+/// connections open now (the api's pool, other people's tests), less a
+/// margin for them to grow and for the superuser's reserve.
+pub async fn free_connections(database_url: &str) -> anyhow::Result<usize> {
+    const MARGIN: i64 = 10;
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let free: i64 = client
+        .query_one(
+            "SELECT current_setting('max_connections')::int8 \
+                    - current_setting('superuser_reserved_connections')::int8 \
+                    - (SELECT count(*) FROM pg_stat_activity)",
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok(usize::try_from(free - MARGIN).unwrap_or(0).max(1))
+}
+
 /// Seats of the event the confirm ceiling books: enough that a client
 /// seldom draws one twice (a draw of a booked seat costs no write, and
 /// would flatter the ceiling).

@@ -48,7 +48,8 @@ pub struct Plan {
 }
 
 /// Postgres here allows 100 connections; the api's pool and psql need a
-/// few, so pgbench gets at most this many clients.
+/// few, so pgbench gets at most this many clients, fewer when other users
+/// of the server hold connections (see `ceilings::free_connections`).
 const PGBENCH_MAX_CLIENTS: usize = 80;
 
 /// SETs of the Redis reference at each level.
@@ -171,6 +172,13 @@ fn build_release() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from("target/release/booking-api"))
 }
 
+/// The figure, or `None` with the reason on stderr.
+fn reported<T>(what: &str, result: anyhow::Result<T>) -> Option<T> {
+    result
+        .map_err(|error| eprintln!("   {what} not measured: {error:#}"))
+        .ok()
+}
+
 /// Seats of `scenario`'s event at a level.
 fn level_seats(scenario: Scenario, plan: &Plan) -> u32 {
     match scenario {
@@ -209,13 +217,16 @@ async fn one_run(
             results.push((result, server.peak_rss_kib()));
         }
         eprintln!("   references and ceilings at {connections} connections");
-        let set = Some(ceilings::redis_set(
+        // A store shared with other people can refuse a reference now and
+        // then (too many clients); the run goes on without that figure.
+        let set = ceilings::redis_set(
             redis_url,
             &server.prefix,
             connections,
             SET_REQUESTS,
             &target.watched,
-        )?);
+        );
+        let set = reported("Redis SET reference", set);
         let redis = if wants('b') {
             let (reserve_event, _) = create_event(server.addr, 100_000).await?;
             // redis-benchmark draws seats 0..=99,999; the script reads seat
@@ -223,25 +234,32 @@ async fn one_run(
             // write it. Held, the last seat makes seat 0 a "taken" reply.
             hold_seat(server.addr, reserve_event, "S100000").await?;
             let requests = 30_000 * plan.duration.as_secs();
-            Some(ceilings::redis_reserve(
-                redis_url,
-                &server.prefix,
-                reserve_event,
-                connections,
-                requests,
-            )?)
+            reported(
+                "Redis reserve ceiling",
+                ceilings::redis_reserve(
+                    redis_url,
+                    &server.prefix,
+                    reserve_event,
+                    connections,
+                    requests,
+                ),
+            )
         } else {
             None
         };
         let pg = if wants('c') {
             let (confirm_event, _) = create_event(server.addr, 100_000).await?;
             ceilings::grow_event(&server.database_url(), confirm_event).await?;
-            Some(ceilings::pg_confirm(
-                &server.database_url(),
-                confirm_event,
-                connections.min(PGBENCH_MAX_CLIENTS),
-                plan.duration,
-            )?)
+            let free = ceilings::free_connections(&server.database_url()).await?;
+            reported(
+                "pgbench confirm ceiling",
+                ceilings::pg_confirm(
+                    &server.database_url(),
+                    confirm_event,
+                    connections.min(PGBENCH_MAX_CLIENTS).min(free),
+                    plan.duration,
+                ),
+            )
         } else {
             None
         };
