@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,8 +39,9 @@ pub struct FanoutPlan {
     /// Reserves per second during the window.
     pub rate: u32,
     pub duration: Duration,
-    /// How long subscribers keep reading after the last reserve: the api
-    /// reads the feed every `live.poll_ms` (200 ms by default).
+    /// The longest subscribers may take, after the last reserve, to read
+    /// every change (the api reads the feed every `live.poll_ms`, 200 ms by
+    /// default); they stop as soon as all have.
     pub grace: Duration,
     pub seats: u32,
 }
@@ -58,8 +60,10 @@ pub struct FanoutResult {
     /// Reserves answered 201 in the window, and others.
     pub reserves: u64,
     pub reserve_failures: u64,
-    /// The reserve phase, and the CPU over it and the grace after it.
+    /// The reserve phase, and the CPU over it and the wait after it for
+    /// the last changes (`settle`).
     pub window: Duration,
+    pub settle: Duration,
     pub cpu: Usage,
     /// `seats` events read by all subscribers that name a reserved seat.
     pub delivered: u64,
@@ -78,9 +82,9 @@ impl FanoutResult {
         self.delivered as f64 / self.window.as_secs_f64()
     }
 
-    /// Elapsed time of the CPU figures: the window and the grace.
+    /// Elapsed time of the CPU figures: the window and the settling.
     pub fn cpu_elapsed(&self) -> Duration {
-        self.window + self.plan.grace
+        self.window + self.settle
     }
 }
 
@@ -99,15 +103,22 @@ pub async fn run(target: &Target, plan: FanoutPlan) -> anyhow::Result<FanoutResu
     let (stop, stopped) = watch::channel(false);
     let (ready_tx, mut ready_rx) = tokio::sync::mpsc::unbounded_channel();
     let gate = Arc::new(Semaphore::new(CONNECTING_AT_ONCE));
+    // Changes read by all subscribers, so the run waits for the last ones.
+    let seen = Arc::new(AtomicU64::new(0));
 
     let connecting = Instant::now();
     let before_connect = cpu::Snapshot::take(&target.watched);
     let mut subscribers = Vec::with_capacity(plan.subscribers);
     for _ in 0..plan.subscribers {
-        let (addr, gate, stopped, ready) =
-            (target.addr, gate.clone(), stopped.clone(), ready_tx.clone());
+        let (addr, gate, stopped, ready, seen) = (
+            target.addr,
+            gate.clone(),
+            stopped.clone(),
+            ready_tx.clone(),
+            seen.clone(),
+        );
         subscribers.push(tokio::spawn(async move {
-            subscribe(addr, event, gate, stopped, ready).await
+            subscribe(addr, event, gate, stopped, ready, seen).await
         }));
     }
     drop(ready_tx);
@@ -128,7 +139,11 @@ pub async fn run(target: &Target, plan: FanoutPlan) -> anyhow::Result<FanoutResu
     let before = cpu::Snapshot::take(&target.watched);
     let (reserved, reserve_failures) = reserve_steadily(target.addr, event, &plan).await?;
     let window = started.elapsed();
-    tokio::time::sleep(plan.grace).await;
+    let expected = reserved.len() as u64 * connected as u64;
+    while seen.load(Ordering::Relaxed) < expected && started.elapsed() < window + plan.grace {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let settle = started.elapsed() - window;
     let cpu = before.used_until(&cpu::Snapshot::take(&target.watched));
     let _ = stop.send(true);
 
@@ -145,6 +160,7 @@ pub async fn run(target: &Target, plan: FanoutPlan) -> anyhow::Result<FanoutResu
         reserves: reserved.len() as u64,
         reserve_failures,
         window,
+        settle,
         cpu,
         delivered: 0,
         latency: Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid bounds"),
@@ -176,14 +192,15 @@ pub async fn run(target: &Target, plan: FanoutPlan) -> anyhow::Result<FanoutResu
 }
 
 /// One subscriber: connects (waiting its turn at `gate`), reads its
-/// snapshot, says so on `ready`, then records every `seats` change until
-/// told to stop.
+/// snapshot, says so on `ready`, then records every `seats` change (and
+/// counts it in `seen`) until told to stop.
 async fn subscribe(
     addr: SocketAddr,
     event: i64,
     gate: Arc<Semaphore>,
     mut stopped: watch::Receiver<bool>,
     ready: tokio::sync::mpsc::UnboundedSender<bool>,
+    seen: Arc<AtomicU64>,
 ) -> Subscriber {
     let mut subscriber = Subscriber::default();
     let permit = gate.acquire_owned().await;
@@ -229,9 +246,12 @@ async fn subscribe(
                 }
                 b"seats" => {
                     if let Some(seats) = held_seats(message.data) {
+                        let before = subscriber.changes.len();
                         subscriber.changes.extend(
                             seats.map(|code| (String::from_utf8_lossy(code).into_owned(), now)),
                         );
+                        let read = subscriber.changes.len() - before;
+                        seen.fetch_add(read as u64, Ordering::Relaxed);
                     }
                 }
                 _ => {}

@@ -294,7 +294,7 @@ async fn one_run(
                 subscribers,
                 rate: plan.sse_rate,
                 duration: plan.duration,
-                grace: Duration::from_secs(1),
+                grace: Duration::from_secs(10),
                 seats: plan.event_seats,
             };
             fanout.push(fanout::run(target, fan).await?);

@@ -72,7 +72,7 @@ pub async fn smoke(url: &str) -> anyhow::Result<String> {
             subscribers: 3,
             rate: 20,
             duration: Duration::from_millis(400),
-            grace: Duration::from_millis(500),
+            grace: Duration::from_secs(5),
             seats: 200,
         },
     )
