@@ -8,6 +8,7 @@ use std::time::Duration;
 use booking_domain::{EventId, HoldId, HoldRequest, SeatChoice, SeatNo, UserId};
 use booking_redis::{reserve_args, reserve_keys, reserve_script, KeyPrefix};
 
+use crate::cpu::{self, Role, Watched};
 use crate::server::redis_host_port;
 
 #[derive(Debug, Clone, Copy)]
@@ -64,8 +65,57 @@ pub fn redis_reserve(
         .args(&keys)
         .args(&args);
     let out = command.output()?;
-    anyhow::ensure!(out.status.success(), "redis-benchmark failed");
+    anyhow::ensure!(
+        out.status.success(),
+        "redis-benchmark failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
     parse_redis_benchmark(&String::from_utf8_lossy(&out.stdout), connections)
+}
+
+/// The reference for Redis's cost per operation: a plain `SET` of a small
+/// value under redis-benchmark at `connections` connections (no
+/// pipelining), and the Redis CPU each took.
+#[derive(Debug, Clone, Copy)]
+pub struct SetCost {
+    pub connections: usize,
+    pub per_second: f64,
+    /// Redis CPU per SET, µs.
+    pub redis_micros: f64,
+}
+
+/// `requests` SETs of random keys under the run's prefix (the keys go
+/// with the run's other keys).
+pub fn redis_set(
+    redis_url: &str,
+    prefix: &str,
+    connections: usize,
+    requests: u64,
+    watched: &Watched,
+) -> anyhow::Result<SetCost> {
+    let (host, port) = redis_host_port(redis_url);
+    let before = cpu::Snapshot::take(watched);
+    let out = Command::new("redis-benchmark")
+        .args(["-h", &host, "-p", &port.to_string()])
+        .args(["-c", &connections.to_string(), "-n", &requests.to_string()])
+        .args(["-r", "100000", "--csv", "SET"])
+        .arg(format!("{prefix}:set:__rand_int__"))
+        .arg("xxx")
+        .output()?;
+    let used = before.used_until(&cpu::Snapshot::take(watched));
+    anyhow::ensure!(
+        out.status.success(),
+        "redis-benchmark failed: {}{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let ceiling = parse_redis_benchmark(&String::from_utf8_lossy(&out.stdout), connections)?;
+    Ok(SetCost {
+        connections,
+        per_second: ceiling.per_second,
+        redis_micros: used.micros_per(Role::Redis, requests),
+    })
 }
 
 fn parse_redis_benchmark(csv: &str, connections: usize) -> anyhow::Result<Ceiling> {
@@ -133,6 +183,25 @@ pub fn pg_confirm(
         p50_ms: field("latency average"),
         p99_ms: None,
     })
+}
+
+/// Connections Postgres can still open for pgbench: its limit, less the
+/// connections open now (the api's pool, other people's tests), less a
+/// margin for them to grow and for the superuser's reserve.
+pub async fn free_connections(database_url: &str) -> anyhow::Result<usize> {
+    const MARGIN: i64 = 10;
+    let (client, connection) = tokio_postgres::connect(database_url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    let free: i64 = client
+        .query_one(
+            "SELECT current_setting('max_connections')::int8 \
+                    - current_setting('superuser_reserved_connections')::int8 \
+                    - (SELECT count(*) FROM pg_stat_activity)",
+            &[],
+        )
+        .await?
+        .get(0);
+    Ok(usize::try_from(free - MARGIN).unwrap_or(0).max(1))
 }
 
 /// Seats of the event the confirm ceiling books: enough that a client

@@ -1,16 +1,22 @@
 //! The full benchmark: builds and starts the release server on a fresh
-//! database and key prefix, runs every scenario at each connection count,
-//! measures the ceilings alongside, and reports.
+//! database and key prefix (and, unless given one, a Redis of its own),
+//! runs every scenario at each connection count, measures the ceilings and
+//! references alongside, and reports (`summary`).
 
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::ceilings::{self, Ceiling};
-use crate::report::{self, median};
-use crate::scenarios::{self, create_event, Scenario, ScenarioResult};
+use crate::ceilings::{self, Ceiling, SetCost};
+use crate::cpu::{self, Snapshot};
+use crate::creation::{self, Creation};
+use crate::events::{create_event, hold_seat};
+use crate::fanout::{self, FanoutPlan, FanoutResult};
+use crate::own_redis::{self, OwnRedis};
+use crate::scenarios::{self, Scenario, ScenarioResult, Target, LEVEL_SCENARIOS};
 use crate::server::Server;
+use crate::summary;
 
 #[derive(Debug)]
 pub struct Plan {
@@ -18,33 +24,78 @@ pub struct Plan {
     pub duration: Duration,
     pub connections: Vec<usize>,
     pub pg_url: String,
-    pub redis_url: String,
+    /// A Redis to use; `None` starts one of the run's own, so that Redis's
+    /// CPU is the run's alone.
+    pub redis_url: Option<String>,
     pub binary: Option<PathBuf>,
-    /// Which of the scenarios a-e to run (ceilings run with b and c).
+    /// Which scenarios to run, by letter (a-j); ceilings run with b and c.
     pub scenarios: String,
     /// Extra environment for the server, e.g. a pool size to try.
     pub server_env: Vec<(String, String)>,
-    /// Seats of the events of (b) and (c).
+    /// The server's log level (production's is `info`).
+    pub log_level: String,
+    /// Seats of the large events: (b), (c), (g), (h), (i), (j).
     pub event_seats: u32,
     /// CONFIRMED bookings written straight into Postgres before the first
     /// scenario, to see how the cost grows with the bookings table.
     pub preload_bookings: u64,
+    /// Connections of the seat map scenario (i): each answer is megabytes.
+    pub map_connections: usize,
+    /// Subscriber counts of the fan-out (j); 0 is the reserves alone.
+    pub sse_subscribers: Vec<usize>,
+    /// Reserves per second during the fan-out.
+    pub sse_rate: u32,
 }
 
 /// Postgres here allows 100 connections; the api's pool and psql need a
-/// few, so pgbench gets at most this many clients.
+/// few, so pgbench gets at most this many clients, fewer when other users
+/// of the server hold connections (see `ceilings::free_connections`).
 const PGBENCH_MAX_CLIENTS: usize = 80;
 
-struct Level {
-    results: Vec<(ScenarioResult, Option<u64>)>,
-    redis: Option<Ceiling>,
-    pg: Option<Ceiling>,
+/// SETs of the Redis reference at each level.
+const SET_REQUESTS: u64 = 200_000;
+
+/// Creations of each size, each beside a COPY of the same rows.
+const CREATIONS: usize = 3;
+
+pub(crate) struct Level {
+    pub connections: usize,
+    pub results: Vec<(ScenarioResult, Option<u64>)>,
+    pub redis: Option<Ceiling>,
+    pub pg: Option<Ceiling>,
+    pub set: Option<SetCost>,
 }
 
-struct Run {
-    levels: Vec<Level>,
-    creates: Vec<(u32, Vec<Duration>)>,
-    flash_checks: Vec<String>,
+impl Level {
+    pub fn result(&self, scenario: Scenario) -> Option<&ScenarioResult> {
+        self.results
+            .iter()
+            .map(|(r, _)| r)
+            .find(|r| r.scenario == scenario)
+    }
+}
+
+pub(crate) struct Run {
+    pub levels: Vec<Level>,
+    pub map: Option<ScenarioResult>,
+    pub fanout: Vec<FanoutResult>,
+    pub creates: Vec<(Creation, Creation)>,
+    pub flash_checks: Vec<String>,
+    /// Load averages at the start and the end, how long the run took, and
+    /// what else used the machine's CPU meanwhile.
+    pub load: (String, String),
+    pub elapsed: Duration,
+    pub others: Vec<(String, Duration)>,
+}
+
+impl Run {
+    /// The Redis reference measured nearest `connections`.
+    pub fn set_near(&self, connections: usize) -> Option<&SetCost> {
+        self.levels
+            .iter()
+            .filter_map(|level| level.set.as_ref())
+            .min_by_key(|set| set.connections.abs_diff(connections))
+    }
 }
 
 pub async fn run(plan: Plan) -> anyhow::Result<()> {
@@ -52,23 +103,47 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
         Some(binary) => binary.clone(),
         None => build_release()?,
     };
+    let own = match &plan.redis_url {
+        Some(_) => None,
+        None => Some(OwnRedis::start()?),
+    };
+    let redis_url = match (&own, &plan.redis_url) {
+        (Some(own), _) => own.url.clone(),
+        (None, Some(url)) => url.clone(),
+        (None, None) => unreachable!("one of them is set"),
+    };
+    let redis_pid = own
+        .as_ref()
+        .map(OwnRedis::pid)
+        .or_else(|| own_redis::pid_of(&redis_url));
     let mut runs = Vec::new();
     let mut out = String::new();
     for n in 1..=plan.runs {
         eprintln!("== run {n} of {}", plan.runs);
-        let server =
-            Server::start(&binary, &plan.pg_url, &plan.redis_url, &plan.server_env).await?;
-        let result = one_run(&server, &plan).await;
+        let server = Server::start(
+            &binary,
+            &plan.pg_url,
+            &redis_url,
+            &plan.log_level,
+            &plan.server_env,
+        )
+        .await?;
+        let target = Target {
+            addr: server.addr,
+            watched: server.watched(redis_pid),
+        };
+        let result = one_run(&server, &target, &redis_url, &plan).await;
         server.stop().await?;
         let run = result?;
         out.push_str(&format!("\n## Run {n}\n\n"));
-        out.push_str(&describe(&run));
-        println!("{}", describe(&run));
+        let text = summary::describe(&run);
+        println!("{text}");
+        out.push_str(&text);
         runs.push(run);
     }
-    let summary = summarise(&runs, &plan);
-    println!("{summary}");
-    out.push_str(&summary);
+    let medians = summary::summarise(&runs, &plan);
+    println!("{medians}");
+    out.push_str(&medians);
     std::fs::create_dir_all("bench-results")?;
     let path = format!(
         "bench-results/bench-{}.md",
@@ -78,7 +153,11 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
     );
     std::fs::write(
         &path,
-        format!("# Benchmark results\n\n{}\n{out}", machine()),
+        format!(
+            "# Benchmark results\n\n{}{}\n{out}",
+            machine(),
+            summary::setup(&plan, own.is_some())
+        ),
     )?;
     eprintln!("written to {path}");
     Ok(())
@@ -93,85 +172,158 @@ fn build_release() -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from("target/release/booking-api"))
 }
 
-async fn one_run(server: &Server, plan: &Plan) -> anyhow::Result<Run> {
+/// The figure, or `None` with the reason on stderr.
+fn reported<T>(what: &str, result: anyhow::Result<T>) -> Option<T> {
+    result
+        .map_err(|error| eprintln!("   {what} not measured: {error:#}"))
+        .ok()
+}
+
+/// Seats of `scenario`'s event at a level.
+fn level_seats(scenario: Scenario, plan: &Plan) -> u32 {
+    match scenario {
+        Scenario::Floor => 0,
+        Scenario::EventDetails => 10,
+        Scenario::FlashSale => 1_000,
+        _ => plan.event_seats,
+    }
+}
+
+async fn one_run(
+    server: &Server,
+    target: &Target,
+    redis_url: &str,
+    plan: &Plan,
+) -> anyhow::Result<Run> {
+    let started = Instant::now();
+    let load_start = cpu::load_average();
+    let census = Snapshot::take(&target.watched);
     if plan.preload_bookings > 0 {
         preload(server, plan.preload_bookings).await?;
     }
+    let wants = |letter: char| plan.scenarios.contains(letter);
     let mut levels = Vec::new();
     let mut flash_checks = Vec::new();
     for &connections in &plan.connections {
         let mut results = Vec::new();
-        for scenario in [
-            Scenario::EventDetails,
-            Scenario::Reserve,
-            Scenario::Booking,
-            Scenario::FlashSale,
-        ]
-        .into_iter()
-        .filter(|s| plan.scenarios.contains(s.letter()))
-        {
-            let seats = match scenario {
-                Scenario::EventDetails => 10,
-                Scenario::Reserve | Scenario::Booking => plan.event_seats,
-                Scenario::FlashSale => 1_000,
-            };
+        for scenario in LEVEL_SCENARIOS.into_iter().filter(|s| wants(s.letter())) {
+            let seats = level_seats(scenario, plan);
             eprintln!("   {} at {connections} connections", scenario.label());
             let result =
-                scenarios::run(server.addr, scenario, connections, plan.duration, seats).await?;
+                scenarios::run(target, scenario, connections, plan.duration, seats).await?;
             if scenario == Scenario::FlashSale {
                 flash_checks.push(check_flash_sale(server, &result, seats).await?);
             }
             results.push((result, server.peak_rss_kib()));
         }
-        let redis = if plan.scenarios.contains('b') {
+        eprintln!("   references and ceilings at {connections} connections");
+        // A store shared with other people can refuse a reference now and
+        // then (too many clients); the run goes on without that figure.
+        let set = ceilings::redis_set(
+            redis_url,
+            &server.prefix,
+            connections,
+            SET_REQUESTS,
+            &target.watched,
+        );
+        let set = reported("Redis SET reference", set);
+        let redis = if wants('b') {
             let (reserve_event, _) = create_event(server.addr, 100_000).await?;
+            // redis-benchmark draws seats 0..=99,999; the script reads seat
+            // 0 as the last one (a GETRANGE at -1) and would then fail to
+            // write it. Held, the last seat makes seat 0 a "taken" reply.
+            hold_seat(server.addr, reserve_event, "S100000").await?;
             let requests = 30_000 * plan.duration.as_secs();
-            Some(ceilings::redis_reserve(
-                &plan.redis_url,
-                &server.prefix,
-                reserve_event,
-                connections,
-                requests,
-            )?)
+            reported(
+                "Redis reserve ceiling",
+                ceilings::redis_reserve(
+                    redis_url,
+                    &server.prefix,
+                    reserve_event,
+                    connections,
+                    requests,
+                ),
+            )
         } else {
             None
         };
-        let pg = if plan.scenarios.contains('c') {
+        let pg = if wants('c') {
             let (confirm_event, _) = create_event(server.addr, 100_000).await?;
             ceilings::grow_event(&server.database_url(), confirm_event).await?;
-            Some(ceilings::pg_confirm(
-                &server.database_url(),
-                confirm_event,
-                connections.min(PGBENCH_MAX_CLIENTS),
-                plan.duration,
-            )?)
+            let free = ceilings::free_connections(&server.database_url()).await?;
+            reported(
+                "pgbench confirm ceiling",
+                ceilings::pg_confirm(
+                    &server.database_url(),
+                    confirm_event,
+                    connections.min(PGBENCH_MAX_CLIENTS).min(free),
+                    plan.duration,
+                ),
+            )
         } else {
             None
         };
-        levels.push(Level { results, redis, pg });
+        levels.push(Level {
+            connections,
+            results,
+            redis,
+            pg,
+            set,
+        });
+    }
+    let map = if wants('i') {
+        eprintln!("   (i) seat map at {} connections", plan.map_connections);
+        Some(
+            scenarios::run(
+                target,
+                Scenario::SeatMap,
+                plan.map_connections,
+                plan.duration,
+                plan.event_seats,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    let mut fanout = Vec::new();
+    if wants('j') {
+        for &subscribers in &plan.sse_subscribers {
+            eprintln!("   (j) SSE fan-out to {subscribers} subscribers");
+            let fan = FanoutPlan {
+                subscribers,
+                rate: plan.sse_rate,
+                duration: plan.duration,
+                grace: Duration::from_secs(10),
+                seats: plan.event_seats,
+            };
+            fanout.push(fanout::run(target, fan).await?);
+        }
     }
     let mut creates = Vec::new();
-    let sizes: &[u32] = if plan.scenarios.contains('e') {
-        &[10_000, 100_000]
-    } else {
-        &[]
-    };
-    for &seats in sizes {
-        let mut times = Vec::new();
-        for _ in 0..3 {
-            times.push(create_event(server.addr, seats).await?.1);
+    if wants('e') {
+        for seats in [10_000, 100_000] {
+            eprintln!("   (e) creating events of {seats} seats, and by COPY");
+            creates
+                .extend(creation::measure(target, &server.database_url(), seats, CREATIONS).await?);
         }
-        creates.push((seats, times));
     }
+    let end = Snapshot::take(&target.watched);
     Ok(Run {
         levels,
+        map,
+        fanout,
         creates,
         flash_checks,
+        load: (load_start, cpu::load_average()),
+        elapsed: started.elapsed(),
+        others: census.others_until(&end),
     })
 }
 
-/// Writes `bookings` CONFIRMED bookings, one seat each, on events of
-/// 100,000 seats created through the api, straight into Postgres.
+/// Writes `bookings` CONFIRMED bookings, one seat each (and their booking
+/// groups), on events of 100,000 seats created through the api, straight
+/// into Postgres.
 async fn preload(server: &Server, bookings: u64) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (client, connection) =
@@ -183,10 +335,16 @@ async fn preload(server: &Server, bookings: u64) -> anyhow::Result<()> {
         let count = i64::try_from(left.min(100_000))?;
         client
             .execute(
-                "INSERT INTO bookings (booking_group_id, event_id, seat_id, user_id, status) \
-                 SELECT gen_random_uuid(), event_id, id, 'preload-' || id, 'CONFIRMED' \
-                 FROM seats WHERE event_id = $1 ORDER BY id LIMIT $2",
-                &[&i32::try_from(event)?, &count],
+                "WITH picked AS ( \
+                     SELECT gen_random_uuid() AS booking, event_id, id FROM seats \
+                     WHERE event_id = $1 ORDER BY seat_no LIMIT $2 \
+                 ), groups AS ( \
+                     INSERT INTO booking_groups (event_id, id, user_id, status, seat_count) \
+                     SELECT event_id, booking, 'preload-' || id, 'CONFIRMED', 1 FROM picked \
+                 ) \
+                 INSERT INTO bookings (booking_group_id, event_id, seat_id, user_id, status) \
+                 SELECT booking, event_id, id, 'preload-' || id, 'CONFIRMED' FROM picked",
+                &[&event, &count],
             )
             .await?;
         left -= count as u64;
@@ -209,7 +367,7 @@ async fn check_flash_sale(
     let (client, connection) =
         tokio_postgres::connect(&server.database_url(), tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
-    let event = i32::try_from(result.event)?;
+    let event = result.event;
     let doubles: i64 = client
         .query_one(
             "SELECT count(*) FROM (SELECT seat_id FROM bookings WHERE event_id = $1 \
@@ -239,118 +397,6 @@ async fn check_flash_sale(
         confirmed,
         if ok { "PASS" } else { "FAIL" }
     ))
-}
-
-fn describe(run: &Run) -> String {
-    let mut out = report::header();
-    for level in &run.levels {
-        for (result, rss) in &level.results {
-            out.push_str(&report::row(result, *rss));
-        }
-    }
-    out.push_str("\nCeilings, same run:\n\n| ceiling | conns | store | ours | ratio | store latency |\n|---|---|---|---|---|---|\n");
-    for level in &run.levels {
-        let reserve = level
-            .results
-            .iter()
-            .find(|(r, _)| r.scenario == Scenario::Reserve);
-        let booking = level
-            .results
-            .iter()
-            .find(|(r, _)| r.scenario == Scenario::Booking);
-        if let (Some((reserve, _)), Some(redis)) = (reserve, &level.redis) {
-            out.push_str(&report::ceiling_row(
-                "redis-benchmark EVALSHA reserve.lua vs (b)",
-                redis,
-                reserve.requests_per_second(),
-                "reserves",
-            ));
-        }
-        if let (Some((booking, _)), Some(pg)) = (booking, &level.pg) {
-            out.push_str(&report::ceiling_row(
-                &format!("pgbench confirm ({} clients) vs (c)", pg.connections),
-                pg,
-                booking.completed_per_second(),
-                "bookings",
-            ));
-        }
-    }
-    out.push('\n');
-    for check in &run.flash_checks {
-        out.push_str(&format!("- {check}\n"));
-    }
-    for (seats, times) in &run.creates {
-        let ms: Vec<String> = times.iter().map(|t| report::ms(*t)).collect();
-        out.push_str(&format!(
-            "- (e) creating an event of {seats} seats: {} ms\n",
-            ms.join(", ")
-        ));
-    }
-    out
-}
-
-fn summarise(runs: &[Run], plan: &Plan) -> String {
-    let mut out = format!("\n## Medians of {} run(s)\n\n", runs.len());
-    for (i, &connections) in plan.connections.iter().enumerate() {
-        let pick = |scenario: Scenario, f: &dyn Fn(&ScenarioResult) -> f64| {
-            median(
-                runs.iter()
-                    .filter_map(|run| run.levels.get(i))
-                    .filter_map(|level| level.results.iter().find(|(r, _)| r.scenario == scenario))
-                    .map(|(r, _)| f(r))
-                    .collect(),
-            )
-        };
-        let ceiling = |f: &dyn Fn(&Level) -> f64| {
-            median(
-                runs.iter()
-                    .filter_map(|run| run.levels.get(i))
-                    .map(f)
-                    .collect(),
-            )
-        };
-        let details = pick(Scenario::EventDetails, &|r| r.requests_per_second());
-        let reserves = pick(Scenario::Reserve, &|r| r.requests_per_second());
-        let reserve_p99 = pick(Scenario::Reserve, &|r| {
-            r.stats.percentile(0.99).as_secs_f64() * 1000.0
-        });
-        let bookings = pick(Scenario::Booking, &|r| r.completed_per_second());
-        let redis = ceiling(&|l| l.redis.map_or(f64::NAN, |c| c.per_second));
-        let pg = ceiling(&|l| l.pg.map_or(f64::NAN, |c| c.per_second));
-        out.push_str(&format!(
-            "- {connections} connections: (a) {details:.0} req/s; (b) {reserves:.0} reserves/s, p99 {reserve_p99:.2} ms, Redis ceiling {redis:.0}/s, ratio {:.2}; (c) {bookings:.0} bookings/s, pgbench ceiling {pg:.0}/s, ratio {:.2}\n",
-            reserves / redis,
-            bookings / pg,
-        ));
-    }
-    let peak = runs
-        .iter()
-        .filter_map(|run| run.levels.last())
-        .filter_map(|level| level.results.iter().filter_map(|(_, rss)| *rss).max())
-        .map(|kib| kib as f64 / 1024.0)
-        .collect();
-    out.push_str(&format!(
-        "- peak RSS of the server (VmHWM): {:.1} MiB\n",
-        median(peak)
-    ));
-    for seats in [10_000u32, 100_000] {
-        let times: Vec<f64> = runs
-            .iter()
-            .flat_map(|run| {
-                run.creates
-                    .iter()
-                    .filter(|(s, _)| *s == seats)
-                    .flat_map(|(_, t)| t.iter())
-            })
-            .map(|t| t.as_secs_f64() * 1000.0)
-            .collect();
-        out.push_str(&format!(
-            "- (e) {seats} seats: median {:.0} ms over {} creations\n",
-            median(times.clone()),
-            times.len()
-        ));
-    }
-    out
 }
 
 fn machine() -> String {

@@ -1,8 +1,9 @@
 //! `bench`: the load benchmark. See docs/PERFORMANCE.md.
 //!
 //!   cargo run --release -p booking-bench -- [--runs N] [--seconds S] [--connections 16,64,256]
-//!       [--scenarios abcde] [--server-env KEY=VALUE]... [--event-seats N]
-//!       [--preload-bookings N]
+//!       [--scenarios abcdefghij] [--log-level info] [--server-env KEY=VALUE]...
+//!       [--event-seats N] [--preload-bookings N] [--map-connections N]
+//!       [--sse-subscribers 0,100,300,500] [--sse-rate R] [--redis-url URL]
 //!   cargo run -p booking-bench -- --smoke --url http://127.0.0.1:4000
 
 use std::path::PathBuf;
@@ -16,12 +17,20 @@ struct Args {
     seconds: u64,
     connections: Vec<usize>,
     pg_url: String,
-    redis_url: String,
+    redis_url: Option<String>,
     binary: Option<PathBuf>,
     scenarios: String,
     server_env: Vec<(String, String)>,
+    log_level: String,
     event_seats: u32,
     preload_bookings: u64,
+    map_connections: usize,
+    sse_subscribers: Vec<usize>,
+    sse_rate: u32,
+}
+
+fn list(raw: &str) -> anyhow::Result<Vec<usize>> {
+    Ok(raw.split(',').map(str::parse).collect::<Result<_, _>>()?)
 }
 
 fn parse_args() -> anyhow::Result<Args> {
@@ -31,12 +40,17 @@ fn parse_args() -> anyhow::Result<Args> {
         seconds: 5,
         connections: vec![16, 64, 256],
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
-        redis_url: "redis://127.0.0.1:6379".into(),
+        redis_url: None,
         binary: None,
-        scenarios: "abcde".into(),
+        scenarios: "abcdefghij".into(),
         server_env: Vec::new(),
+        // Production's level (config/default.toml; production.toml keeps it).
+        log_level: "info".into(),
         event_seats: 100_000,
         preload_bookings: 0,
+        map_connections: 8,
+        sse_subscribers: vec![0, 100, 300, 500],
+        sse_rate: 200,
     };
     let mut raw = std::env::args().skip(1);
     while let Some(flag) = raw.next() {
@@ -49,14 +63,13 @@ fn parse_args() -> anyhow::Result<Args> {
             "--url" => args.smoke_url = Some(value()?),
             "--runs" => args.runs = value()?.parse()?,
             "--seconds" => args.seconds = value()?.parse()?,
-            "--connections" => {
-                args.connections = value()?
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()?
-            }
+            "--connections" => args.connections = list(&value()?)?,
             "--pg-url" => args.pg_url = value()?,
-            "--redis-url" => args.redis_url = value()?,
+            "--redis-url" => args.redis_url = Some(value()?),
+            "--log-level" => args.log_level = value()?,
+            "--map-connections" => args.map_connections = value()?.parse()?,
+            "--sse-subscribers" => args.sse_subscribers = list(&value()?)?,
+            "--sse-rate" => args.sse_rate = value()?.parse()?,
             "--server-bin" => args.binary = Some(value()?.into()),
             "--scenarios" => args.scenarios = value()?,
             "--event-seats" => args.event_seats = value()?.parse()?,
@@ -74,6 +87,10 @@ fn parse_args() -> anyhow::Result<Args> {
     anyhow::ensure!(
         args.runs >= 1 && args.seconds >= 1,
         "--runs and --seconds must be at least 1"
+    );
+    anyhow::ensure!(
+        args.sse_rate >= 1 && args.map_connections >= 1,
+        "--sse-rate and --map-connections must be at least 1"
     );
     Ok(args)
 }
@@ -100,8 +117,12 @@ fn main() -> anyhow::Result<()> {
             binary: args.binary,
             scenarios: args.scenarios,
             server_env: args.server_env,
+            log_level: args.log_level,
             event_seats: args.event_seats,
             preload_bookings: args.preload_bookings,
+            map_connections: args.map_connections,
+            sse_subscribers: args.sse_subscribers,
+            sse_rate: args.sse_rate,
         })
         .await
     })

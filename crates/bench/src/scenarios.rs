@@ -7,7 +7,16 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::client::{hold_id, Conn};
+use crate::cpu::{self, Usage, Watched};
+use crate::events::{create_event, create_venue, sell_partly};
 use crate::stats::Stats;
+
+/// The server a scenario drives, and the processes whose CPU it reads.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub watched: Watched,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
@@ -20,16 +29,39 @@ pub enum Scenario {
     /// (d) Every connection after random seats of a small event, reserving
     /// and confirming until all are sold.
     FlashSale,
+    /// (f) The floor: a path the api does not have (404). What any request
+    /// costs before a handler runs: HTTP, routing, the request log line.
+    Floor,
+    /// (g) and (h) Best available, `quantity` seats per reserve, distinct
+    /// users, on a venue with rows.
+    BestAvailable(u32),
+    /// (i) `GET /events/:id/seats` of a venue partly held and booked.
+    SeatMap,
 }
 
+/// The closed-loop scenarios, in the order a level runs them.
+pub const LEVEL_SCENARIOS: [Scenario; 7] = [
+    Scenario::Floor,
+    Scenario::EventDetails,
+    Scenario::Reserve,
+    Scenario::BestAvailable(1),
+    Scenario::BestAvailable(4),
+    Scenario::Booking,
+    Scenario::FlashSale,
+];
+
 impl Scenario {
-    /// Its letter in the issue and on the command line.
+    /// Its letter in the issues and on the command line.
     pub fn letter(self) -> char {
         match self {
             Scenario::EventDetails => 'a',
             Scenario::Reserve => 'b',
             Scenario::Booking => 'c',
             Scenario::FlashSale => 'd',
+            Scenario::Floor => 'f',
+            Scenario::BestAvailable(1) => 'g',
+            Scenario::BestAvailable(_) => 'h',
+            Scenario::SeatMap => 'i',
         }
     }
 
@@ -39,6 +71,21 @@ impl Scenario {
             Scenario::Reserve => "(b) reserve, 1 seat",
             Scenario::Booking => "(c) reserve + confirm",
             Scenario::FlashSale => "(d) flash sale",
+            Scenario::Floor => "(f) floor: 404",
+            Scenario::BestAvailable(1) => "(g) best available, 1",
+            Scenario::BestAvailable(_) => "(h) best available, 4",
+            Scenario::SeatMap => "(i) seat map",
+        }
+    }
+
+    /// What one successful operation is, for the per-operation costs.
+    pub fn operation(self) -> &'static str {
+        match self {
+            Scenario::EventDetails | Scenario::SeatMap => "200",
+            Scenario::Floor => "404",
+            Scenario::Reserve | Scenario::BestAvailable(_) => "hold",
+            Scenario::Booking => "booking",
+            Scenario::FlashSale => "seat sold",
         }
     }
 }
@@ -48,14 +95,19 @@ pub struct ScenarioResult {
     pub scenario: Scenario,
     pub connections: usize,
     pub event: i64,
+    /// Seats of the event.
+    pub seats: u32,
     pub elapsed: Duration,
     pub stats: Stats,
-    /// Holds taken (b), bookings made (c), seats sold (d).
+    /// Successful operations (`Scenario::operation`): 200s (a, i), 404s
+    /// (f), holds (b, g, h), bookings (c), seats sold (d).
     pub completed: u64,
+    /// Bytes of response bodies received.
+    pub bytes: u64,
     /// (d): every seat some confirm answered 200 for, once per answer.
     pub sold: Vec<u32>,
-    /// CPU seconds used during the run, by process name.
-    pub cpu: Vec<(&'static str, Duration)>,
+    /// CPU used during the run, by role.
+    pub cpu: Usage,
 }
 
 impl ScenarioResult {
@@ -66,51 +118,36 @@ impl ScenarioResult {
     pub fn completed_per_second(&self) -> f64 {
         self.completed as f64 / self.elapsed.as_secs_f64()
     }
-
-    /// Each watched process's CPU share during the run, in % of one core.
-    pub fn cpu_percent(&self) -> Vec<(&'static str, f64)> {
-        self.cpu
-            .iter()
-            .map(|(name, used)| {
-                (
-                    *name,
-                    100.0 * used.as_secs_f64() / self.elapsed.as_secs_f64(),
-                )
-            })
-            .collect()
-    }
 }
 
-/// Creates an event of `seats` seats (trust mode) and returns its id.
-pub async fn create_event(addr: SocketAddr, seats: u32) -> anyhow::Result<(i64, Duration)> {
-    let mut conn = Conn::open(addr).await?;
-    let body = format!(
-        r#"{{"name":"Benchmark","date":"2030-01-01T20:00:00Z","location":"Arena","totalSeats":{seats}}}"#
-    );
-    let answer = conn.post("/events", body).await;
-    anyhow::ensure!(
-        answer.status == 201,
-        "creating an event of {seats} seats answered {}: {}",
-        answer.status,
-        String::from_utf8_lossy(&answer.body)
-    );
-    let value: serde_json::Value = serde_json::from_slice(&answer.body)?;
-    let id = value["eventId"]
-        .as_i64()
-        .ok_or_else(|| anyhow::anyhow!("no eventId"))?;
-    Ok((id, answer.latency))
+/// The event `scenario` runs on, made fresh, of `seats` seats.
+async fn prepare(addr: SocketAddr, scenario: Scenario, seats: u32) -> anyhow::Result<i64> {
+    Ok(match scenario {
+        Scenario::Floor => 0,
+        Scenario::EventDetails | Scenario::Reserve | Scenario::Booking | Scenario::FlashSale => {
+            create_event(addr, seats).await?.0
+        }
+        Scenario::BestAvailable(_) => create_venue(addr, seats).await?,
+        Scenario::SeatMap => {
+            let event = create_venue(addr, seats).await?;
+            sell_partly(addr, event, seats).await?;
+            event
+        }
+    })
 }
 
-/// Runs `scenario` with `connections` connections for at most `duration`
-/// (a flash sale runs until sold out, within `duration` and a minute).
+/// Runs `scenario` on a new event of `seats` seats with `connections`
+/// connections for at most `duration` (a flash sale runs until sold out,
+/// within `duration` and a minute).
 pub async fn run(
-    addr: SocketAddr,
+    target: &Target,
     scenario: Scenario,
     connections: usize,
     duration: Duration,
     seats: u32,
 ) -> anyhow::Result<ScenarioResult> {
-    let (event, _) = create_event(addr, seats).await?;
+    let addr = target.addr;
+    let event = prepare(addr, scenario, seats).await?;
     let next = Arc::new(AtomicU64::new(0));
     let completed = Arc::new(AtomicU64::new(0));
     let deadline = Instant::now()
@@ -118,23 +155,53 @@ pub async fn run(
             Scenario::FlashSale => duration.max(Duration::from_secs(60)),
             _ => duration,
         };
+    let mut conns = Vec::with_capacity(connections);
+    for _ in 0..connections {
+        conns.push(Conn::open(addr).await?);
+    }
     let started = Instant::now();
-    let cpu_before = crate::cpu::Snapshot::take();
+    let cpu_before = cpu::Snapshot::take(&target.watched);
     let mut workers = Vec::with_capacity(connections);
-    for worker in 0..connections {
+    for (worker, mut conn) in conns.into_iter().enumerate() {
         let (next, completed) = (next.clone(), completed.clone());
-        let mut conn = Conn::open(addr).await?;
         workers.push(tokio::spawn(async move {
             let mut stats = Stats::default();
             let mut sold = Vec::new();
+            let mut bytes = 0u64;
             let mut rng = Rng::new(worker as u64);
             let mut round = 0u64;
+            let done = |n: u64| {
+                completed.fetch_add(n, Ordering::Relaxed);
+            };
             while Instant::now() < deadline {
                 round += 1;
                 let more = match scenario {
-                    Scenario::EventDetails => {
-                        stats.record(&conn.get(&format!("/events/{event}")).await);
+                    Scenario::EventDetails | Scenario::SeatMap | Scenario::Floor => {
+                        let (path, ok) = match scenario {
+                            Scenario::EventDetails => (format!("/events/{event}"), 200),
+                            Scenario::SeatMap => (format!("/events/{event}/seats"), 200),
+                            _ => ("/no/such/path".to_owned(), 404),
+                        };
+                        let answer = conn.get(&path).await;
+                        stats.record(&answer);
+                        bytes += answer.body.len() as u64;
+                        done(u64::from(answer.status == ok));
                         true
+                    }
+                    Scenario::BestAvailable(quantity) => {
+                        // Distinct users; stops once every seat is held.
+                        let n = next.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n > u64::from(seats / quantity) {
+                            false
+                        } else {
+                            let body = format!(r#"{{"userId":"g{n}","quantity":{quantity}}}"#);
+                            let held = conn
+                                .post(&format!("/events/{event}/seats/reserve"), body)
+                                .await;
+                            stats.record(&held);
+                            done(u64::from(held.status == 201));
+                            true
+                        }
                     }
                     Scenario::Reserve | Scenario::Booking => {
                         let n = next.fetch_add(1, Ordering::Relaxed) + 1;
@@ -154,9 +221,7 @@ pub async fn run(
                                 scenario == Scenario::Booking,
                             )
                             .await;
-                            if booked {
-                                completed.fetch_add(1, Ordering::Relaxed);
-                            }
+                            done(u64::from(booked));
                             true
                         }
                     }
@@ -167,7 +232,7 @@ pub async fn run(
                             let seat = rng.below(u64::from(seats)) + 1;
                             let user = format!("f{worker}-{round}");
                             if buy(&mut conn, &mut stats, event, &user, seat, true).await {
-                                completed.fetch_add(1, Ordering::Relaxed);
+                                done(1);
                                 sold.push(seat as u32);
                             }
                             true
@@ -178,26 +243,30 @@ pub async fn run(
                     break;
                 }
             }
-            (stats, sold)
+            (stats, sold, bytes)
         }));
     }
     let mut stats = Stats::default();
     let mut sold = Vec::new();
+    let mut bytes = 0;
     for worker in workers {
-        let (worker_stats, worker_sold) = worker.await?;
+        let (worker_stats, worker_sold, worker_bytes) = worker.await?;
         stats.merge(&worker_stats);
         sold.extend(worker_sold);
+        bytes += worker_bytes;
     }
     let elapsed = started.elapsed();
-    let cpu = cpu_before.used_until(&crate::cpu::Snapshot::take());
+    let cpu = cpu_before.used_until(&cpu::Snapshot::take(&target.watched));
     Ok(ScenarioResult {
         scenario,
         connections,
         event,
+        seats,
         elapsed,
         cpu,
         stats,
         completed: completed.load(Ordering::Relaxed),
+        bytes,
         sold,
     })
 }

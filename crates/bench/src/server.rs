@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::client::Conn;
+use crate::cpu::Watched;
 
 #[derive(Debug)]
 pub struct Server {
@@ -22,10 +23,19 @@ impl Server {
     /// Creates database `booking_bench_<random>` on the server at
     /// `admin_url`, then starts `binary` on it with Redis key prefix
     /// `bench-<random>`, and waits until it is ready.
+    ///
+    /// It runs as production does (config/production.toml): real stores,
+    /// JSON logs at `log_level` (production's is `info`: one line per
+    /// request), the default workers (one per core) and pools. Two things
+    /// differ: identity is `trust` (the generator names its users in the
+    /// body rather than signing a JWT per user), and the log goes to
+    /// /dev/null (the api still formats and writes every line; no log
+    /// shipper reads it).
     pub async fn start(
         binary: &Path,
         admin_url: &str,
         redis_url: &str,
+        log_level: &str,
         extra_env: &[(String, String)],
     ) -> anyhow::Result<Self> {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -44,7 +54,8 @@ impl Server {
             .env("BOOKING__REDIS__KEY_PREFIX", &prefix)
             .env("BOOKING__SERVER__HOST", "127.0.0.1")
             .env("BOOKING__SERVER__PORT", port.to_string())
-            .env("BOOKING__LOG__LEVEL", "warn")
+            .env("BOOKING__LOG__FORMAT", "json")
+            .env("BOOKING__LOG__LEVEL", log_level)
             // Measures the service, not its rate limits (off by default
             // outside production; said explicitly so it stays so).
             .env("BOOKING__RATE_LIMITS__ENABLED", "false")
@@ -76,6 +87,19 @@ impl Server {
             }
             anyhow::ensure!(Instant::now() < deadline, "the server did not become ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The processes of this server and its stores, for CPU figures.
+    pub fn watched(&self, redis_pid: Option<u32>) -> Watched {
+        Watched {
+            api: Some(self.pid()),
+            redis: redis_pid,
+            database: Some(self.database.clone()),
         }
     }
 

@@ -5,8 +5,11 @@ use std::collections::HashSet;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::time::Duration;
 
+use crate::cpu::Watched;
+use crate::events::create_event;
+use crate::fanout::{self, FanoutPlan};
 use crate::report;
-use crate::scenarios::{self, create_event, Scenario};
+use crate::scenarios::{self, Scenario, Target};
 
 /// Runs every scenario briefly against the server at `url`
 /// (`http://host:port`) and checks what the full run checks; answers the
@@ -17,14 +20,23 @@ pub async fn smoke(url: &str) -> anyhow::Result<String> {
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| anyhow::anyhow!("cannot resolve {authority}"))?;
+    let target = Target {
+        addr,
+        watched: Watched::default(),
+    };
     let mut out = report::header();
     for (scenario, seats) in [
+        (Scenario::Floor, 0),
         (Scenario::EventDetails, 10),
         (Scenario::Reserve, 300),
+        (Scenario::BestAvailable(1), 300),
+        (Scenario::BestAvailable(4), 300),
         (Scenario::Booking, 300),
         (Scenario::FlashSale, 40),
+        (Scenario::SeatMap, 200),
     ] {
-        let result = scenarios::run(addr, scenario, 4, Duration::from_millis(500), seats).await?;
+        let result =
+            scenarios::run(&target, scenario, 4, Duration::from_millis(200), seats).await?;
         anyhow::ensure!(
             result.stats.requests() > 0,
             "{}: no request was made",
@@ -37,6 +49,13 @@ pub async fn smoke(url: &str) -> anyhow::Result<String> {
             result.stats.server_errors(),
             result.stats.statuses_text()
         );
+        anyhow::ensure!(
+            result.completed > 0,
+            "{}: no {} ({})",
+            scenario.label(),
+            scenario.operation(),
+            result.stats.statuses_text()
+        );
         if scenario == Scenario::FlashSale {
             let distinct: HashSet<_> = result.sold.iter().collect();
             anyhow::ensure!(distinct.len() == result.sold.len(), "a seat was sold twice");
@@ -45,15 +64,29 @@ pub async fn smoke(url: &str) -> anyhow::Result<String> {
                 "the flash sale did not sell out"
             );
         }
-        if scenario != Scenario::EventDetails {
-            anyhow::ensure!(
-                result.completed > 0,
-                "{}: nothing completed",
-                scenario.label()
-            );
-        }
         out.push_str(&report::row(&result, None));
     }
+    let fan = fanout::run(
+        &target,
+        FanoutPlan {
+            subscribers: 3,
+            rate: 20,
+            duration: Duration::from_millis(400),
+            grace: Duration::from_secs(5),
+            seats: 200,
+        },
+    )
+    .await?;
+    anyhow::ensure!(
+        fan.connected == 3 && fan.reserves > 0 && fan.dropped == 0 && fan.complete == 3,
+        "(j) fan-out: {} connected, {} reserves, {} dropped, {} saw every change",
+        fan.connected,
+        fan.reserves,
+        fan.dropped,
+        fan.complete
+    );
+    out.push_str(&report::fanout_header());
+    out.push_str(&report::fanout_row(&fan, None));
     for seats in [100, 1_000] {
         let (_, took) = create_event(addr, seats).await?;
         out.push_str(&format!(
