@@ -210,3 +210,24 @@ pub async fn an_extended_hold_keeps_its_seats_past_its_first_expiry(store: &dyn 
         BeginConfirm::Pending(_)
     ));
 }
+
+pub async fn best_available_finds_seats_freed_before_the_ones_it_took(store: &dyn HoldStore) {
+    let e = event(1);
+    load(store, e, rows(&[3, 3, 3]), &[]).await;
+    let first = reserved(store, best(e, "alice", 3, LONG)).await;
+    assert_eq!(best_seats(store, best(e, "bob", 1, LONG)).await, [4]);
+    assert_eq!(best_seats(store, best(e, "carol", 2, LONG)).await, [5, 6]);
+    // Row A comes free again: the lowest row wins again.
+    store.release(e, first, &user("alice")).await.unwrap();
+    assert_eq!(best_seats(store, best(e, "dave", 2, LONG)).await, [1, 2]);
+    // An expiry and an unbook free seats too.
+    reserved(store, request(e, "erin", &[3], SHORT)).await;
+    tokio::time::sleep(PAST_SHORT).await;
+    assert_eq!(best_seats(store, best(e, "frank", 1, LONG)).await, [3]);
+    let booking = HoldId::generate(e);
+    load(store, e, rows(&[3, 3, 3]), &[(seat(7), booking)]).await;
+    // Holds survive the reload: only row C is left, its seat 7 booked.
+    assert_eq!(best_seats(store, best(e, "gina", 2, LONG)).await, [8, 9]);
+    store.unbook(e, booking, &seats(&[7])).await.unwrap();
+    assert_eq!(best_seats(store, best(e, "hank", 1, LONG)).await, [7]);
+}

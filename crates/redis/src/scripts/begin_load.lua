@@ -37,7 +37,15 @@ else
   purge(now)
 end
 local until_ms = math.max(tonumber(ARGV[5]), now + MIN_KEEP)
-redis.call('HSET', META, 'st', 'loading', 'tok', token, 'n', n, 'rows', ARGV[4],
+-- The row ends again, fixed-width (10 digits each), so best available
+-- can binary-search them without parsing them all.
+local fixed = {}
+for e in string.gmatch(ARGV[4], '%d+') do
+  fixed[#fixed + 1] = string.format('%010d', tonumber(e))
+end
+-- Booked marks are rebuilt below: any seat may be available again.
+redis.call('HDEL', META, 'lo')
+redis.call('HSET', META, 'st', 'loading', 'tok', token, 'n', n, 'rows', table.concat(fixed),
            'until', until_ms, 'idle', ARGV[6])
 
 -- Any seat may change now without a feed entry: watchers start over, and

@@ -36,7 +36,7 @@ if h then
   -- Seats of the record not in the booking (none, normally) go free.
   local freed = {}
   user_lost(h.user, free_owned(id, h.seats, freed))
-  record(now, freed, 'available')
+  back_on_sale(now, freed)
   redis.call('HDEL', HOLDS, id)
 end
 redis.call('ZREM', EXP, id)

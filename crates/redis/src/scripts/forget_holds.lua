@@ -30,6 +30,6 @@ for i = 1, #ARGV do
     forgotten = forgotten + 1
   end
 end
-record(now, freed, 'available')
+back_on_sale(now, freed)
 keep_alive(now, m[2], false)
 return forgotten

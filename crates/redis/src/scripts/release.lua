@@ -23,7 +23,7 @@ if h.user ~= user then
 end
 local freed = {}
 user_lost(h.user, free_owned(id, h.seats, freed))
-record(now, freed, 'available')
+back_on_sale(now, freed)
 redis.call('HDEL', HOLDS, id)
 redis.call('ZREM', EXP, id)
 keep_alive(now, redis.call('HGET', META, 'due'), false)

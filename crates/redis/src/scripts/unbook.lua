@@ -25,7 +25,7 @@ for i = 2, #ARGV do
     freed[#freed + 1] = seat
   end
 end
-record(now, freed, 'available')
+back_on_sale(now, freed)
 if m[1] == 'loading' then
   redis.call('SADD', UNBOOKED, booking)
 end

@@ -1,70 +1,110 @@
 -- lib/best.lua, for reserve: the best `k` available seats. `k` adjacent
 -- seats in the lowest row that has them (lowest seats within it), else
--- the first `k` available in venue order. Searches the state string with
--- string.find (C speed), never seat by seat over the event; the row ends
--- are read only when a match must be checked against them.
+-- the first `k` available in venue order.
+--
+-- The cost must not grow with the event: a 100,000-seat event's state is
+-- 100 KB, and copying it into Lua on every call, or parsing its row ends,
+-- would cost a millisecond. So the state is read in windows from a hint
+-- (meta `lo`: every seat below it is taken; lowered whenever a seat is
+-- freed, raised here), searched with string.find (C speed), and the row
+-- ends (meta `rows`, 10 digits each) are binary-searched in place, only
+-- when a match must be checked against them.
 -- Returns the seats and, when adjacent, the first of them; nil when fewer
 -- than `k` seats are available.
 
--- The row containing `seat`: its last seat. `ends` lists the last seat of
--- every row but the last, ascending.
-local function row_end(ends, seat, n)
-  local lo, hi = 1, #ends
+local WINDOW = 8192
+
+-- The last seat of the row containing `seat`.
+local function row_end(rows, seat, n)
+  local lo, hi = 1, #rows / 10
+  local found = n
   while lo <= hi do
     local mid = math.floor((lo + hi) / 2)
-    if ends[mid] < seat then
+    local e = tonumber(string.sub(rows, mid * 10 - 9, mid * 10))
+    if e < seat then
       lo = mid + 1
     else
+      found = e
       hi = mid - 1
     end
   end
-  return ends[lo] or n
+  return found
+end
+
+-- The state from seat `from` on, `len` seats at most.
+local function window(from, len)
+  return redis.call('GETRANGE', STATE, from - 1, from + len - 2)
+end
+
+-- The first available seat at or after `from`, or nil.
+local function first_free(from, n)
+  while from <= n do
+    local at = string.find(window(from, WINDOW), '0', 1, true)
+    if at then
+      return from + at - 1
+    end
+    from = from + WINDOW
+  end
+  return nil
 end
 
 local function best(k)
-  local layout = redis.call('HMGET', META, 'n', 'rows')
-  local n = tonumber(layout[1])
+  local m = redis.call('HMGET', META, 'n', 'lo')
+  local n = tonumber(m[1])
   -- Every seat is available, held/pending (owners) or booked: O(1) to
   -- know there are too few.
   local free = n - (redis.call('HLEN', BOOKED) - 1) - (redis.call('HLEN', OWNERS) - 1)
   if k < 1 or free < k then
     return nil
   end
-  local state = redis.call('GET', STATE)
-  local want = string.rep('0', k)
-  local ends
-  local init = 1
-  while true do
-    local at = string.find(state, want, init, true)
-    if not at then
-      break
-    end
-    if not ends then
-      ends = {}
-      for e in string.gmatch(layout[2] or '', '%d+') do
-        ends[#ends + 1] = tonumber(e)
-      end
-    end
-    local last = row_end(ends, at, n)
-    if at + k - 1 <= last then
-      local seats = {}
-      for i = 1, k do
-        seats[i] = at + i - 1
-      end
-      return seats, at
-    end
-    -- Every later match starting in this row crosses its end too.
-    init = last + 1
+  local start = first_free(tonumber(m[2]) or 1, n)
+  if not start then
+    return nil
   end
+  if start ~= tonumber(m[2]) then
+    redis.call('HSET', META, 'lo', start)
+  end
+  if k == 1 then
+    return { start }, start
+  end
+  local want = string.rep('0', k)
+  local rows
+  -- Runs starting in [from, from + WINDOW); each window reads k - 1 seats
+  -- past its end so a run across the edge is seen whole.
+  local from = start
+  while from <= n do
+    local chunk = window(from, WINDOW + k - 1)
+    local init = 1
+    while init <= WINDOW do
+      local at = string.find(chunk, want, init, true)
+      if not at or at > WINDOW then
+        break
+      end
+      local seat = from + at - 1
+      rows = rows or redis.call('HGET', META, 'rows') or ''
+      local last = row_end(rows, seat, n)
+      if seat + k - 1 <= last then
+        local seats = {}
+        for i = 1, k do
+          seats[i] = seat + i - 1
+        end
+        return seats, seat
+      end
+      -- Every later match starting in this row crosses its end too.
+      init = last + 1 - from + 1
+    end
+    from = from + WINDOW
+  end
+  -- No row has k together: the first k available in venue order.
   local seats = {}
-  init = 1
+  local at = start
   for i = 1, k do
-    local at = string.find(state, '0', init, true)
+    at = at and first_free(at, n)
     if not at then
       return nil
     end
     seats[i] = at
-    init = at + 1
+    at = at + 1
   end
   return seats, nil
 end

@@ -77,3 +77,21 @@ local function id_less(a, b)
   local bm, bs = id_parts(b)
   return am < bm or (am == bm and as < bs)
 end
+
+-- Seats went back on sale: record them, and lower best available's hint
+-- (meta `lo`, the lowest seat that may be available: every seat below it
+-- is taken) so it never skips them.
+local function back_on_sale(now, seats)
+  if #seats == 0 then
+    return
+  end
+  local lowest = math.huge
+  for _, seat in ipairs(seats) do
+    lowest = math.min(lowest, tonumber(seat))
+  end
+  local lo = tonumber(redis.call('HGET', META, 'lo'))
+  if lo and lowest < lo then
+    redis.call('HSET', META, 'lo', lowest)
+  end
+  record(now, seats, 'available')
+end

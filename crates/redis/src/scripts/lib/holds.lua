@@ -54,7 +54,7 @@ local function purge(now)
     end
   end
   redis.call('ZREMRANGEBYSCORE', EXP, '-inf', now)
-  record(now, freed, 'available')
+  back_on_sale(now, freed)
 end
 
 -- Marks `seat` booked by `booking`. Booked wins: whichever hold owned the
