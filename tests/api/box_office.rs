@@ -379,3 +379,22 @@ on_both_stores! {
         app.send("GET", "/users/me/bookings", As::Nobody, None).await.assert_error(401, "UNAUTHORIZED");
     }
 }
+
+on_both_stores! {
+    async fn the_compact_seat_map_is_a_letter_per_seat() {
+        let app = spawn_app().await;
+        let event = create_rows(&app, json!([{"label": "A", "seats": 2}, {"label": "B", "seats": 3}])).await;
+        app.book(event, "alice", &["A2"]).await;
+        app.hold(event, "bob", &["B3"]).await;
+        let answer = app.send("GET", &format!("/events/{event}/seats?format=compact"), As::Nobody, None).await;
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        assert_eq!(answer.body["states"], "abaah");
+        assert_eq!(answer.body["rows"], json!([{"label": "A", "seats": 2}, {"label": "B", "seats": 3}]));
+        let list = app.send("GET", &format!("/events/{event}/seats?format=list"), As::Nobody, None).await;
+        assert_eq!(list.body.as_array().unwrap().len(), 5);
+        for bad in ["?format=compact&status=held", "?format=xml"] {
+            let answer = app.send("GET", &format!("/events/{event}/seats{bad}"), As::Nobody, None).await;
+            answer.assert_error(400, "VALIDATION_ERROR");
+        }
+    }
+}

@@ -103,6 +103,10 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         address,
         client: reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            // The server closes a keep-alive connection idle for 5 s; a
+            // request sent on it in that instant fails without an answer.
+            // Idle connections are dropped before that on this side.
+            .pool_idle_timeout(Duration::from_secs(2))
             .build()
             .unwrap(),
         settings,

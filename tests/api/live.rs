@@ -138,8 +138,9 @@ on_both_stores! {
         let snapshot = stream.next_event(SOON).await.expect("a snapshot first");
         assert_eq!(snapshot.event, "snapshot");
         assert!(!snapshot.id.is_empty());
-        let statuses: Vec<&str> = snapshot.data["seats"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
-        assert_eq!(statuses, ["available", "available", "available", "booked"]);
+        assert_eq!(snapshot.data["map"]["states"], "aaab");
+        assert_eq!(snapshot.data["map"]["rows"][0]["label"], "S");
+        assert_eq!(snapshot.data["map"]["rows"][0]["seats"], 4);
         assert_eq!(snapshot.data["counts"]["confirmedSeats"], 1);
 
         let hold = app.hold(event, "alice", &["S2", "S1"]).await;

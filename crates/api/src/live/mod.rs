@@ -10,5 +10,5 @@
 mod format;
 mod hub;
 
-pub use format::seat_map as seat_map_json;
+pub use format::{compact_map as compact_map_json, seat_map as seat_map_json};
 pub use hub::{LiveConfig, SeatFeeds};
