@@ -27,12 +27,14 @@ pub async fn middleware(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = client_id(&req).unwrap_or_else(|| {
-        HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-            .expect("a UUID is a valid header value")
+        let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+        HeaderValue::from_str(text).expect("a UUID is a valid header value")
     });
     let span = tracing::info_span!(
         "request",
-        request_id = %String::from_utf8_lossy(id.as_bytes()),
+        // Printable ASCII only (client_id checks, UUIDs are).
+        request_id = id.to_str().unwrap_or("-"),
         method = %req.method(),
         path = %req.path(),
     );

@@ -6,6 +6,7 @@
 //! print secrets as `***`).
 
 mod batch;
+mod json;
 
 pub use batch::{batch_writer, BatchWriter, FlushGuard};
 use tracing_subscriber::{fmt, EnvFilter};
@@ -26,9 +27,8 @@ pub fn init(settings: &LogSettings) -> FlushGuard {
         // case's fields) is on every line; the list of enclosing spans
         // would repeat it at a cost per line.
         LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_span_list(false)
+            .fmt_fields(json::JsonFields)
+            .event_format(json::JsonLines)
             .try_init(),
         LogFormat::Pretty => builder.try_init(),
     };
