@@ -173,7 +173,9 @@ fn error_codes(doc: &mut Document) {
 
 /// How a client (and schemathesis' stateful tests) goes from one answer
 /// to the next call: a new event to its details and its reserves, a hold
-/// to its confirm, release and view, a booking to its view and cancel.
+/// to its confirm, release and view (and to the same seats asked for
+/// again, which are taken: the 409 a second buyer sees), a booking to its
+/// view and cancel.
 /// Written into the JSON: utoipa 5 serializes a link's `operationId` as
 /// `operation_id`.
 fn add_links(doc: &mut serde_json::Value) {
@@ -208,8 +210,16 @@ fn add_links(doc: &mut serde_json::Value) {
             "201",
             json!({
                 "ConfirmHold": link("confirmHold", same_event.clone(), Some(hold_body.clone())),
-                "ReleaseHold": link("releaseHold", same_event, Some(hold_body)),
+                "ReleaseHold": link("releaseHold", same_event.clone(), Some(hold_body)),
                 "GetHold": link("getHold", json!({"holdGroupId": "$response.body#/holdGroupId"}), None),
+                "ReserveSameSeats": link(
+                    "reserveSeats",
+                    same_event,
+                    Some(json!({
+                        "userId": "$request.body#/userId",
+                        "seatCodes": "$response.body#/seatCodes",
+                    })),
+                ),
             }),
         ),
         (
@@ -290,7 +300,9 @@ fn idempotency_key() -> Parameter {
         .description(Some(
             "1 to 255 printable ASCII characters (quotes around it are removed). The same key \
              from the same caller with the same body within 24 h replays the first response \
-             (with `Idempotent-Replayed: true`) without doing the work again.",
+             (with `Idempotent-Replayed: true`) without doing the work again. Make a new one \
+             (a random UUID, say) for each operation, and send it again only on a retry of \
+             that operation.",
         ))
         .schema(Some(
             ObjectBuilder::new()
@@ -299,9 +311,6 @@ fn idempotency_key() -> Parameter {
                 .max_length(Some(255))
                 .pattern(Some("^[\\x20-\\x7E]+$")),
         ))
-        .example(Some(serde_json::json!(
-            "8e03978e-40d5-43e8-bc93-6894a57f9324"
-        )))
         .build()
 }
 

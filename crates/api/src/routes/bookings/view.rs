@@ -12,7 +12,7 @@ use crate::routes::timestamp;
 #[schema(
     as = BookingRow,
     example = json!({"booking_group_id": "0193a1b2-0000-7000-8000-000000000001", "status": "CONFIRMED",
-        "user_id": "alice", "name": "Concert", "event_date": "2030-06-01T19:30:00.000Z", "seat_code": "S1"})
+        "user_id": "alice", "name": "Concert", "event_date": "2030-06-01T19:30:00.000Z", "seat_code": "A1"})
 )]
 pub struct Row<'a> {
     #[schema(format = Uuid)]

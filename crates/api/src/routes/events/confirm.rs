@@ -23,7 +23,7 @@ pub struct Confirmed {
     operation_id = "confirmHold",
     path = "/events/{eventId}/seats/confirm",
     tag = "holds",
-    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1)),
+    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1, example = 1)),
     request_body = super::HoldRef,
     security(("bearerAuth" = []), ("userIdHeader" = []), ()),
     responses(

@@ -35,7 +35,7 @@ pub struct Details<'a> {
     operation_id = "getEvent",
     path = "/events/{eventId}",
     tag = "events",
-    params(("eventId" = i64, Path, description = "The event's id, a positive integer.", minimum = 1)),
+    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1, example = 1)),
     responses(
         (status = 200, description = "The event.", body = Details),
         (status = 400, description = "`INVALID_ID`.", body = crate::error::Body),

@@ -19,7 +19,7 @@ const PAGE: &str = include_str!("../../../assets/map.html");
     operation_id = "getSeatMapPage",
     path = "/events/{eventId}/map",
     tag = "events",
-    params(("eventId" = i64, Path, description = "The event's id, a positive integer.", minimum = 1)),
+    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1, example = 1)),
     responses(
         (status = 200, description = "One self-contained HTML page.", content_type = "text/html", body = String),
         (status = 400, description = "`INVALID_ID`.", body = crate::error::Body),

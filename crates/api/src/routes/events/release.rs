@@ -19,7 +19,7 @@ pub struct Released {
     operation_id = "releaseHold",
     path = "/events/{eventId}/seats/release",
     tag = "holds",
-    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1)),
+    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1, example = 1)),
     request_body = super::HoldRef,
     security(("bearerAuth" = []), ("userIdHeader" = []), ()),
     responses(

@@ -10,7 +10,7 @@ use crate::routes::{created, timestamp};
 /// `seatCodes` (these seats) or `quantity` (the best available), not both.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-#[schema(as = ReserveRequest, example = json!({"userId": "alice", "seatCodes": ["S1", "S2"]}))]
+#[schema(as = ReserveRequest, example = json!({"userId": "alice", "seatCodes": ["A1", "A2"]}))]
 pub struct Body {
     /// Trust mode: names the caller. jwt mode: must be the token's `sub`
     /// if given.
@@ -32,7 +32,7 @@ pub struct Body {
 #[schema(
     as = Hold,
     example = json!({"holdGroupId": "0193a1b2-0000-7000-8000-000000000001", "expiresIn": 300,
-        "expiresAt": "2026-11-30T12:05:00.000Z", "seatCodes": ["S1", "S2"]})
+        "expiresAt": "2026-11-30T12:05:00.000Z", "seatCodes": ["A1", "A2"]})
 )]
 pub struct Held {
     #[schema(format = Uuid)]
@@ -79,7 +79,7 @@ fn wanted(body: &Body, max: u32) -> Result<SeatRequest, ApiError> {
     operation_id = "reserveSeats",
     path = "/events/{eventId}/seats/reserve",
     tag = "holds",
-    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1)),
+    params(("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1, example = 1)),
     request_body = Body,
     security(("bearerAuth" = []), ("userIdHeader" = []), ()),
     responses(

@@ -75,7 +75,7 @@ pub enum SeatMapAnswer {
     path = "/events/{eventId}/seats",
     tag = "events",
     params(
-        ("eventId" = i64, Path, description = "The event's id, a positive integer.", minimum = 1),
+        ("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1, example = 1),
         ("status" = Option<String>, Query, description = "Only the seats in this state (list format only).", pattern = "^(available|held|booked)$"),
         ("format" = Option<String>, Query, description = "`list` (the default): one object per seat. `compact`: the rows and one letter per seat (`a` available, `h` held, `b` booked), about a byte per seat.", pattern = "^(list|compact)$"),
     ),

@@ -22,7 +22,7 @@ use crate::live::SeatFeeds;
     path = "/events/{eventId}/stream",
     tag = "events",
     params(
-        ("eventId" = i64, Path, description = "The event's id, a positive integer.", minimum = 1),
+        ("eventId" = i64, Path, description = super::EVENT_ID, minimum = 1, example = 1),
         ("Last-Event-ID" = Option<String>, Header, description = "The last `id` received: the stream resumes after it when it can, else starts with a snapshot."),
     ),
     responses(

@@ -10,7 +10,7 @@ use crate::routes::timestamp;
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"holdGroupId": "0193a1b2-0000-7000-8000-000000000001", "eventId": 1, "userId": "alice",
-    "seatCodes": ["S1", "S2"], "createdAt": "2026-11-30T12:00:00.000Z", "expiresAt": "2026-11-30T12:05:00.000Z"}))]
+    "seatCodes": ["A1", "A2"], "createdAt": "2026-11-30T12:00:00.000Z", "expiresAt": "2026-11-30T12:05:00.000Z"}))]
 pub struct HoldView {
     #[schema(format = Uuid)]
     hold_group_id: String,
