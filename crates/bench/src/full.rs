@@ -28,7 +28,7 @@ pub struct Plan {
     /// CPU is the run's alone.
     pub redis_url: Option<String>,
     pub binary: Option<PathBuf>,
-    /// Which scenarios to run, by letter (a-j); ceilings run with b and c.
+    /// Which scenarios to run, by letter (a-k); ceilings run with b and c.
     pub scenarios: String,
     /// Extra environment for the server, e.g. a pool size to try.
     pub server_env: Vec<(String, String)>,
@@ -77,7 +77,8 @@ impl Level {
 
 pub(crate) struct Run {
     pub levels: Vec<Level>,
-    pub map: Option<ScenarioResult>,
+    /// The seat map scenarios run, (i) then (k).
+    pub maps: Vec<ScenarioResult>,
     pub fanout: Vec<FanoutResult>,
     pub creates: Vec<(Creation, Creation)>,
     pub flash_checks: Vec<String>,
@@ -271,21 +272,27 @@ async fn one_run(
             set,
         });
     }
-    let map = if wants('i') {
-        eprintln!("   (i) seat map at {} connections", plan.map_connections);
-        Some(
-            scenarios::run(
-                target,
-                Scenario::SeatMap,
-                plan.map_connections,
-                plan.duration,
-                plan.event_seats,
-            )
-            .await?,
-        )
-    } else {
-        None
-    };
+    let mut maps = Vec::new();
+    for compact in [false, true] {
+        let scenario = Scenario::SeatMap { compact };
+        if wants(scenario.letter()) {
+            eprintln!(
+                "   {} at {} connections",
+                scenario.label(),
+                plan.map_connections
+            );
+            maps.push(
+                scenarios::run(
+                    target,
+                    scenario,
+                    plan.map_connections,
+                    plan.duration,
+                    plan.event_seats,
+                )
+                .await?,
+            );
+        }
+    }
     let mut fanout = Vec::new();
     if wants('j') {
         for &subscribers in &plan.sse_subscribers {
@@ -311,7 +318,7 @@ async fn one_run(
     let end = Snapshot::take(&target.watched);
     Ok(Run {
         levels,
-        map,
+        maps,
         fanout,
         creates,
         flash_checks,

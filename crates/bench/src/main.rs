@@ -1,7 +1,7 @@
 //! `bench`: the load benchmark. See docs/PERFORMANCE.md.
 //!
 //!   cargo run --release -p booking-bench -- [--runs N] [--seconds S] [--connections 16,64,256]
-//!       [--scenarios abcdefghij] [--log-level info] [--server-env KEY=VALUE]...
+//!       [--scenarios abcdefghijk] [--log-level info] [--server-env KEY=VALUE]...
 //!       [--event-seats N] [--preload-bookings N] [--map-connections N]
 //!       [--sse-subscribers 0,100,300,500] [--sse-rate R] [--redis-url URL]
 //!   cargo run -p booking-bench -- --smoke --url http://127.0.0.1:4000
@@ -42,7 +42,7 @@ fn parse_args() -> anyhow::Result<Args> {
         pg_url: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         redis_url: None,
         binary: None,
-        scenarios: "abcdefghij".into(),
+        scenarios: "abcdefghijk".into(),
         server_env: Vec::new(),
         // Production's level (config/default.toml; production.toml keeps it).
         log_level: "info".into(),

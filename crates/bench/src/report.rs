@@ -125,7 +125,8 @@ pub fn ceiling_row(name: &str, ceiling: &Ceiling, ours: f64, ours_name: &str) ->
 pub fn map_line(result: &ScenarioResult) -> String {
     let maps = result.completed.max(1);
     format!(
-        "- (i) seat map of a {}-seat venue (30 % held, half of it booked), {} connections: {:.0} maps/s, p50 {} ms, p99 {} ms, {:.2} MiB per response; CPU per map: api {:.2} ms, Redis {:.3} ms, generator {:.2} ms\n",
+        "- {} of a {}-seat venue (30 % held, half of it booked), {} connections: {:.0} maps/s, p50 {} ms, p99 {} ms, {:.2} MiB per response; CPU per map: api {:.2} ms, Redis {:.3} ms, generator {:.2} ms\n",
+        result.scenario.label(),
         result.seats,
         result.connections,
         result.completed_per_second(),

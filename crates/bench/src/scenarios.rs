@@ -35,8 +35,9 @@ pub enum Scenario {
     /// (g) and (h) Best available, `quantity` seats per reserve, distinct
     /// users, on a venue with rows.
     BestAvailable(u32),
-    /// (i) `GET /events/:id/seats` of a venue partly held and booked.
-    SeatMap,
+    /// (i) `GET /events/:id/seats` of a venue partly held and booked; (k)
+    /// the same map with `?format=compact`.
+    SeatMap { compact: bool },
 }
 
 /// The closed-loop scenarios, in the order a level runs them.
@@ -61,7 +62,8 @@ impl Scenario {
             Scenario::Floor => 'f',
             Scenario::BestAvailable(1) => 'g',
             Scenario::BestAvailable(_) => 'h',
-            Scenario::SeatMap => 'i',
+            Scenario::SeatMap { compact: false } => 'i',
+            Scenario::SeatMap { compact: true } => 'k',
         }
     }
 
@@ -74,14 +76,15 @@ impl Scenario {
             Scenario::Floor => "(f) floor: 404",
             Scenario::BestAvailable(1) => "(g) best available, 1",
             Scenario::BestAvailable(_) => "(h) best available, 4",
-            Scenario::SeatMap => "(i) seat map",
+            Scenario::SeatMap { compact: false } => "(i) seat map",
+            Scenario::SeatMap { compact: true } => "(k) seat map, compact",
         }
     }
 
     /// What one successful operation is, for the per-operation costs.
     pub fn operation(self) -> &'static str {
         match self {
-            Scenario::EventDetails | Scenario::SeatMap => "200",
+            Scenario::EventDetails | Scenario::SeatMap { .. } => "200",
             Scenario::Floor => "404",
             Scenario::Reserve | Scenario::BestAvailable(_) => "hold",
             Scenario::Booking => "booking",
@@ -128,7 +131,7 @@ async fn prepare(addr: SocketAddr, scenario: Scenario, seats: u32) -> anyhow::Re
             create_event(addr, seats).await?.0
         }
         Scenario::BestAvailable(_) => create_venue(addr, seats).await?,
-        Scenario::SeatMap => {
+        Scenario::SeatMap { .. } => {
             let event = create_venue(addr, seats).await?;
             sell_partly(addr, event, seats).await?;
             event
@@ -176,10 +179,15 @@ pub async fn run(
             while Instant::now() < deadline {
                 round += 1;
                 let more = match scenario {
-                    Scenario::EventDetails | Scenario::SeatMap | Scenario::Floor => {
+                    Scenario::EventDetails | Scenario::SeatMap { .. } | Scenario::Floor => {
                         let (path, ok) = match scenario {
                             Scenario::EventDetails => (format!("/events/{event}"), 200),
-                            Scenario::SeatMap => (format!("/events/{event}/seats"), 200),
+                            Scenario::SeatMap { compact: false } => {
+                                (format!("/events/{event}/seats"), 200)
+                            }
+                            Scenario::SeatMap { compact: true } => {
+                                (format!("/events/{event}/seats?format=compact"), 200)
+                            }
                             _ => ("/no/such/path".to_owned(), 404),
                         };
                         let answer = conn.get(&path).await;

@@ -33,7 +33,8 @@ pub async fn smoke(url: &str) -> anyhow::Result<String> {
         (Scenario::BestAvailable(4), 300),
         (Scenario::Booking, 300),
         (Scenario::FlashSale, 40),
-        (Scenario::SeatMap, 200),
+        (Scenario::SeatMap { compact: false }, 200),
+        (Scenario::SeatMap { compact: true }, 200),
     ] {
         let result =
             scenarios::run(&target, scenario, 4, Duration::from_millis(200), seats).await?;

@@ -34,7 +34,7 @@ pub(crate) fn describe(run: &Run) -> String {
             out.push_str(&report::row(result, *rss));
         }
     }
-    if let Some(map) = &run.map {
+    for map in &run.maps {
         out.push_str(&report::row(map, None));
     }
 
@@ -45,7 +45,7 @@ pub(crate) fn describe(run: &Run) -> String {
             out.push_str(&report::cost_row(result, level.set.as_ref()));
         }
     }
-    if let Some(map) = &run.map {
+    for map in &run.maps {
         out.push_str(&report::cost_row(map, run.set_near(map.connections)));
     }
     out.push('\n');
@@ -93,7 +93,7 @@ pub(crate) fn describe(run: &Run) -> String {
             }
         }
     }
-    if let Some(map) = &run.map {
+    for map in &run.maps {
         out.push_str(&report::map_line(map));
     }
 
@@ -157,12 +157,17 @@ pub(crate) fn summarise(runs: &[Run], plan: &Plan) -> String {
             }
         }
     }
-    let maps: Vec<(&ScenarioResult, &Run)> = runs
-        .iter()
-        .filter_map(|run| Some((run.map.as_ref()?, run)))
-        .collect();
-    if let Some(line) = median_row(Scenario::SeatMap, plan.map_connections, &maps) {
-        out.push_str(&line);
+    let map_scenarios = [false, true].map(|compact| Scenario::SeatMap { compact });
+    let maps_of = |scenario: Scenario| -> Vec<(&ScenarioResult, &Run)> {
+        runs.iter()
+            .flat_map(|run| run.maps.iter().map(move |map| (map, run)))
+            .filter(|(map, _)| map.scenario == scenario)
+            .collect()
+    };
+    for scenario in map_scenarios {
+        if let Some(line) = median_row(scenario, plan.map_connections, &maps_of(scenario)) {
+            out.push_str(&line);
+        }
     }
     out.push('\n');
 
@@ -247,12 +252,17 @@ pub(crate) fn summarise(runs: &[Run], plan: &Plan) -> String {
             "- peak RSS of the server during the levels (VmHWM): {peak:.1} MiB"
         );
     }
-    if !maps.is_empty() {
+    for scenario in map_scenarios {
+        let maps = maps_of(scenario);
+        if maps.is_empty() {
+            continue;
+        }
         let m =
             |f: &dyn Fn(&ScenarioResult) -> f64| median(maps.iter().map(|(r, _)| f(r)).collect());
         let _ = writeln!(
             out,
-            "- (i) seat map: {:.0} maps/s, p50 {:.1} ms, p99 {:.1} ms, {:.2} MiB per response, api {:.2} ms and Redis {:.3} ms of CPU per map",
+            "- {}: {:.0} maps/s, p50 {:.1} ms, p99 {:.1} ms, {:.2} MiB per response, api {:.2} ms and Redis {:.3} ms of CPU per map",
+            scenario.label(),
             m(&|r| r.completed_per_second()),
             m(&|r| r.stats.percentile(0.5).as_secs_f64() * 1000.0),
             m(&|r| r.stats.percentile(0.99).as_secs_f64() * 1000.0),

@@ -197,6 +197,7 @@ macro_rules! hold_store_contract {
             extending_a_hold_moves_its_expiry_up_to_the_cap,
             an_extended_hold_keeps_its_seats_past_its_first_expiry,
             best_available_finds_seats_freed_before_the_ones_it_took,
+            best_available_finds_a_run_freed_below_the_runs_it_gave,
         );
         $crate::hold_store_contract!(@cases $make; feed;
             watching_starts_from_the_map_and_records_every_change,

@@ -8,7 +8,10 @@
 -- (meta `lo`: every seat below it is taken; lowered whenever a seat is
 -- freed, raised here), searched with string.find (C speed), and the row
 -- ends (meta `rows`, 10 digits each) are binary-searched in place, only
--- when a match must be checked against them.
+-- when a match must be checked against them. A search for k adjacent seats
+-- starts from that quantity's own hint too (meta `runs`, see run_hints):
+-- an event sold in fours leaves a pair at each row's end, and without it
+-- every later search for four would read past all of those rows again.
 -- Returns the seats and, when adjacent, the first of them; nil when fewer
 -- than `k` seats are available.
 
@@ -49,7 +52,7 @@ local function first_free(from, n)
 end
 
 local function best(k)
-  local m = redis.call('HMGET', META, 'n', 'lo')
+  local m = redis.call('HMGET', META, 'n', 'lo', 'runs')
   local n = tonumber(m[1])
   -- Every seat is available, held/pending (owners) or booked: O(1) to
   -- know there are too few.
@@ -69,9 +72,10 @@ local function best(k)
   end
   local want = string.rep('0', k)
   local rows
+  local hints = run_hints(m[3])
   -- Runs starting in [from, from + WINDOW); each window reads k - 1 seats
   -- past its end so a run across the edge is seen whole.
-  local from = start
+  local from = math.max(start, hints[k] or start)
   while from <= n do
     local chunk = window(from, WINDOW + k - 1)
     local init = 1
@@ -88,6 +92,12 @@ local function best(k)
         for i = 1, k do
           seats[i] = seat + i - 1
         end
+        -- The lowest run of k: none starts below it (matches are met in
+        -- order, and those crossing a row's end are passed over).
+        if hints[k] ~= seat then
+          hints[k] = seat
+          save_run_hints(hints)
+        end
         return seats, seat
       end
       -- Every later match starting in this row crosses its end too.
@@ -96,6 +106,10 @@ local function best(k)
     from = from + WINDOW
   end
   -- No row has k together: the first k available in venue order.
+  if hints[k] ~= n + 1 then
+    hints[k] = n + 1
+    save_run_hints(hints)
+  end
   local seats = {}
   local at = start
   for i = 1, k do

@@ -78,9 +78,30 @@ local function id_less(a, b)
   return am < bm or (am == bm and as < bs)
 end
 
--- Seats went back on sale: record them, and lower best available's hint
+-- Best available's run hints (meta `runs`, "k:seat" for each quantity
+-- asked for before, ';'-separated): no k adjacent seats in one row start
+-- below `seat`. Holds only take seats, so a hint stays true until a seat is
+-- freed; back_on_sale lowers them. A missing hint is no hint.
+local function run_hints(text)
+  local hints = {}
+  for k, seat in string.gmatch(text or '', '(%d+):(%d+)') do
+    hints[tonumber(k)] = tonumber(seat)
+  end
+  return hints
+end
+
+local function save_run_hints(hints)
+  local parts = {}
+  for k, seat in pairs(hints) do
+    parts[#parts + 1] = k .. ':' .. seat
+  end
+  redis.call('HSET', META, 'runs', table.concat(parts, ';'))
+end
+
+-- Seats went back on sale: record them, and lower best available's hints
 -- (meta `lo`, the lowest seat that may be available: every seat below it
--- is taken) so it never skips them.
+-- is taken; and the run hints: a run of k through a freed seat starts at
+-- most k - 1 seats before it) so they never skip them.
 local function back_on_sale(now, seats)
   if #seats == 0 then
     return
@@ -89,9 +110,23 @@ local function back_on_sale(now, seats)
   for _, seat in ipairs(seats) do
     lowest = math.min(lowest, tonumber(seat))
   end
-  local lo = tonumber(redis.call('HGET', META, 'lo'))
+  local m = redis.call('HMGET', META, 'lo', 'runs')
+  local lo = tonumber(m[1])
   if lo and lowest < lo then
     redis.call('HSET', META, 'lo', lowest)
+  end
+  if m[2] then
+    local hints, lowered = run_hints(m[2]), false
+    for k, seat in pairs(hints) do
+      local from = math.max(1, lowest - k + 1)
+      if from < seat then
+        hints[k] = from
+        lowered = true
+      end
+    end
+    if lowered then
+      save_run_hints(hints)
+    end
   end
   record(now, seats, 'available')
 end
