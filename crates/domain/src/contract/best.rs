@@ -239,13 +239,19 @@ pub async fn best_available_finds_a_run_freed_below_the_runs_it_gave(store: &dyn
     reserved(store, request(e, "erin", &[2], LONG)).await;
     let four = reserved(store, request(e, "alice", &[4], LONG)).await;
     assert_eq!(best_seats(store, best(e, "bob", 3, LONG)).await, [6, 7, 8]);
-    assert_eq!(best_seats(store, best(e, "carol", 3, LONG)).await, [11, 12, 13]);
+    assert_eq!(
+        best_seats(store, best(e, "carol", 3, LONG)).await,
+        [11, 12, 13]
+    );
     // Seat 4 back on sale: row A has 3, 4, 5 together again, below the
     // rows the last two searches ended in; a search that resumed after
     // those would split the seats (1, 3, 4) instead.
     store.release(e, four, &user("alice")).await.unwrap();
     assert_eq!(best_seats(store, best(e, "dave", 3, LONG)).await, [3, 4, 5]);
     // No row has three together now: the first three available.
-    assert_eq!(best_seats(store, best(e, "frank", 3, LONG)).await, [1, 9, 10]);
+    assert_eq!(
+        best_seats(store, best(e, "frank", 3, LONG)).await,
+        [1, 9, 10]
+    );
     assert_eq!(best_seats(store, best(e, "gina", 2, LONG)).await, [14, 15]);
 }
