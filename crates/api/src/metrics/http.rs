@@ -67,14 +67,11 @@ fn route_label(req: &ServiceRequest, endpoint: Option<&'static Endpoint>) -> &'s
         return endpoint.path;
     }
     // A known path with a method it does not take, or the docs pages.
-    match req.match_pattern() {
-        Some(pattern) if pattern.starts_with("/docs") => "/docs",
-        Some(pattern) => routes::ENDPOINTS
-            .iter()
-            .find(|e| e.path == pattern)
-            .map_or(UNMATCHED, |e| e.path),
-        None => UNMATCHED,
+    let path = req.path();
+    if path == "/docs" || path.starts_with("/docs/") {
+        return "/docs";
     }
+    routes::template(req).unwrap_or(UNMATCHED)
 }
 
 fn method_label(method: &Method) -> &'static str {
