@@ -155,6 +155,7 @@ macro_rules! hold_store_contract {
     ($make:expr) => {
         $crate::hold_store_contract!(@cases $make; holds;
             reserve_answers_not_loaded_until_the_event_is_loaded,
+            a_reserve_sent_again_answers_the_hold_it_made,
             reserve_holds_every_seat_or_none,
             held_seats_are_counted_until_they_expire,
             an_expired_hold_frees_its_seats_at_once,

@@ -219,6 +219,11 @@ pub trait HoldStore: Send + Sync {
     /// them and the write are one atomic step. A best-available request
     /// MUST pick as [`SeatChoice::Best`](crate::SeatChoice) says, with the
     /// rows of the layout the mirror was loaded with.
+    ///
+    /// A request whose `id` already names a live hold of the same user in
+    /// the event is a retry of a reserve that landed (a cluster client
+    /// resends a command whose answer a failover lost): it MUST answer
+    /// `Held` with that hold, unchanged, and hold nothing more.
     async fn reserve(&self, request: &HoldRequest) -> Result<Mirror<ReserveOutcome>, StoreError>;
 
     /// The unexpired hold `id` of `event`, pending or not.

@@ -334,6 +334,12 @@ impl HoldStore for MemoryHoldStore {
         let now = Utc::now();
         Ok(self.with_ready_event(request.event, |seats| {
             seats.purge_expired(now);
+            if let Some(again) = seats
+                .live_hold(request.id, now)
+                .filter(|entry| entry.hold.user == request.user)
+            {
+                return ReserveOutcome::Held(again.hold.clone());
+            }
             let chosen = match seats.pick(&request.seats, now) {
                 Ok(chosen) => chosen,
                 Err(taken) => return ReserveOutcome::Unavailable(taken),

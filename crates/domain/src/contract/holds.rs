@@ -450,3 +450,43 @@ pub async fn info_reports_a_version_and_a_clock(store: &dyn HoldStore) {
     let drift = (info.current_time - chrono::Utc::now()).num_seconds().abs();
     assert!(drift < 5, "the store's clock is {drift} s off");
 }
+
+pub async fn a_reserve_sent_again_answers_the_hold_it_made(store: &dyn HoldStore) {
+    let e = event(1);
+    loaded(store, e).await;
+    let named = request(e, "alice", &[1, 2], LONG);
+    let ReserveOutcome::Held(first) = reserve(store, &named).await else {
+        panic!("the first reserve should hold");
+    };
+    let best = super::best(e, "bob", 2, LONG);
+    let ReserveOutcome::Held(first_best) = reserve(store, &best).await else {
+        panic!("the first best-available reserve should hold");
+    };
+    assert_eq!(first_best.seats, seats(&[3, 4]));
+    // The same requests again, ids and all, as a client library resends
+    // a command whose answer it lost: the same holds, nothing more held.
+    for (request, hold) in [(&named, &first), (&best, &first_best)] {
+        match reserve(store, request).await {
+            ReserveOutcome::Held(again) => {
+                assert_eq!(again.id, hold.id);
+                assert_eq!(again.seats, hold.seats);
+                assert_eq!(again.expires_at, hold.expires_at);
+            }
+            other => panic!("a resent reserve should answer its hold, got {other:?}"),
+        }
+    }
+    assert_eq!(counts(store, e).await, counted(0, 4));
+    // Another caller's request under that id is not a retry.
+    let stolen = crate::HoldRequest {
+        user: user("mallory"),
+        ..request(e, "mallory", &[1], LONG)
+    };
+    let stolen = crate::HoldRequest {
+        id: first.id,
+        ..stolen
+    };
+    assert_eq!(
+        reserve(store, &stolen).await,
+        ReserveOutcome::Unavailable(seats(&[1]))
+    );
+}

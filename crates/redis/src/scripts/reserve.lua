@@ -29,6 +29,28 @@ if not fenced(m, sec) then
 end
 purge(now)
 
+-- The same hold id again is a retry of a reserve that landed (a cluster
+-- client resends a command whose answer a failover lost): answer that hold
+-- and hold nothing more. Named seats meet themselves taken, so only then
+-- is it looked for; best available would pick other seats, so always.
+local function again()
+  local rec = redis.call('HGET', HOLDS, id)
+  if not rec then
+    return nil
+  end
+  local h = parse_hold(rec)
+  if h.user ~= user then
+    return nil
+  end
+  local reply = { 'held', h.created, h.expiry }
+  if kind ~= 's' then
+    for seat in string.gmatch(h.seats, '%d+') do
+      reply[#reply + 1] = tonumber(seat)
+    end
+  end
+  return reply
+end
+
 local seats, run
 if kind == 's' then
   local taken = { 'taken' }
@@ -39,10 +61,14 @@ if kind == 's' then
     end
   end
   if #taken > 1 then
-    return taken
+    return again() or taken
   end
   seats = { unpack(ARGV, FIRST) }
 else
+  local retried = again()
+  if retried then
+    return retried
+  end
   seats, run = best(tonumber(ARGV[FIRST]))
   if not seats then
     return { 'taken' }
