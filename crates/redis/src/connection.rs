@@ -103,6 +103,28 @@ impl Backend {
         }
     }
 
+    /// A connection for one call that other calls may share at the same
+    /// time: the pooled connection goes back to the pool at once, so
+    /// concurrent calls go out (and are read by Redis) in one write
+    /// instead of one each. Report its failure with [`Self::failed`].
+    pub async fn shared(&self) -> Result<Link, StoreError> {
+        let conn = self.get().await?;
+        Ok(conn.link())
+    }
+
+    /// Maps a shared call's error; a broken connection on a single node
+    /// makes the pool forget every idle connection, since the one that
+    /// broke is back among them (and a restarted server broke them all):
+    /// the next calls connect afresh. The cluster client repairs its own.
+    pub fn failed(&self, e: RedisError) -> StoreError {
+        if let Self::Single(pool) = self {
+            if errors::is_unavailable(&e) {
+                pool.retain(|_, _| false);
+            }
+        }
+        errors::from_redis(e)
+    }
+
     /// The single-node pool's size and idle connections; `None` on a
     /// cluster (it keeps one multiplexed connection per node, no pool).
     pub fn pool_status(&self) -> Option<deadpool_redis::Status> {

@@ -167,11 +167,11 @@ impl RedisHoldStore {
         self.backend.get().await
     }
 
-    /// One script call on its own connection.
+    /// One script call, on a connection concurrent calls share.
     async fn run(&self, invocation: &ScriptInvocation<'_>) -> Result<Value, StoreError> {
-        let mut conn = self.conn().await?;
-        let reply = invocation.invoke_async(&mut conn).await;
-        reply.map_err(|e| conn.failed(e))
+        let mut link = self.backend.shared().await?;
+        let reply = invocation.invoke_async(&mut link).await;
+        reply.map_err(|e| self.backend.failed(e))
     }
 }
 
