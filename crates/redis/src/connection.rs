@@ -1,6 +1,7 @@
 //! One adapter, two topologies: a single Redis (the pool of `pool.rs`) or
-//! a Redis Cluster (one shared `ClusterConnection`). The store asks for a
-//! [`Conn`] and runs every script and command through it unchanged.
+//! a Redis Cluster (one shared `ClusterConnection`). The store asks the
+//! [`Backend`] for a [`Link`] and runs every script and command through it
+//! unchanged.
 //!
 //! Cluster mode is redis-rs' `cluster_async`: the connection keeps one
 //! multiplexed connection per node, routes each command by its first key's
@@ -13,8 +14,10 @@
 //! first call. It is `Clone` and multiplexed, so there is no pool: a clone
 //! per call is two reference counts.
 //!
-//! The single-node path is as it was: a pooled connection, one round trip
-//! per call, no extra allocation (`Conn` only adds a match).
+//! On a single node a call takes a pooled multiplexed connection, hands it
+//! straight back and runs on a clone of it, so concurrent calls share a few
+//! connections and go out (and are read by Redis) together instead of a
+//! write each; one round trip per call either way.
 
 use std::num::NonZeroUsize;
 use std::time::Duration;
@@ -23,7 +26,7 @@ use booking_domain::StoreError;
 use redis::aio::ConnectionLike;
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::{Cmd, Pipeline, RedisError, RedisFuture, ScriptInvocation, Value};
 
 use crate::errors::{self, STORE};
 use crate::pool::{self, Pool, TIMEOUT};
@@ -91,31 +94,31 @@ impl Backend {
         matches!(self, Self::Cluster(_))
     }
 
-    /// A connection for one call.
-    pub async fn get(&self) -> Result<Conn, StoreError> {
+    /// A connection for one call (or a few sent side by side), which other
+    /// calls may share at the same time. Report its failure with
+    /// [`Self::failed`].
+    pub async fn shared(&self) -> Result<Link, StoreError> {
         match self {
-            Self::Single(pool) => pool
-                .get()
-                .await
-                .map(Conn::Single)
-                .map_err(errors::from_pool),
-            Self::Cluster(cluster) => Ok(Conn::Cluster(cluster.clone())),
+            Self::Single(pool) => {
+                let conn = pool.get().await.map_err(errors::from_pool)?;
+                // Back to the pool at once: the clone keeps the link.
+                Ok(Link::Single((*conn).clone()))
+            }
+            Self::Cluster(cluster) => Ok(Link::Cluster(cluster.clone())),
         }
     }
 
-    /// A connection for one call that other calls may share at the same
-    /// time: the pooled connection goes back to the pool at once, so
-    /// concurrent calls go out (and are read by Redis) in one write
-    /// instead of one each. Report its failure with [`Self::failed`].
-    pub async fn shared(&self) -> Result<Link, StoreError> {
-        let conn = self.get().await?;
-        Ok(conn.link())
+    /// One script call on a shared connection.
+    pub async fn run(&self, invocation: &ScriptInvocation<'_>) -> Result<Value, StoreError> {
+        let mut link = self.shared().await?;
+        let reply = invocation.invoke_async(&mut link).await;
+        reply.map_err(|e| self.failed(e))
     }
 
-    /// Maps a shared call's error; a broken connection on a single node
-    /// makes the pool forget every idle connection, since the one that
-    /// broke is back among them (and a restarted server broke them all):
-    /// the next calls connect afresh. The cluster client repairs its own.
+    /// Maps a call's error; a broken connection on a single node makes the
+    /// pool forget every idle connection, since the one that broke is back
+    /// among them (and a restarted server broke them all): the next calls
+    /// connect afresh. The cluster client repairs its own.
     pub fn failed(&self, e: RedisError) -> StoreError {
         if let Self::Single(pool) = self {
             if errors::is_unavailable(&e) {
@@ -145,69 +148,12 @@ impl std::fmt::Debug for Backend {
     }
 }
 
-/// One call's connection, whichever the topology.
-pub(crate) enum Conn {
-    Single(pool::Connection),
-    Cluster(ClusterConnection),
-}
-
-impl Conn {
-    /// Maps the error and, on a single node, drops a broken connection
-    /// rather than hand it to the next caller (the pool does not ping
-    /// recently used ones). The cluster client repairs its own.
-    pub fn failed(self, e: RedisError) -> StoreError {
-        if let Self::Single(conn) = self {
-            if errors::is_unavailable(&e) {
-                drop(pool::Connection::take(conn));
-            }
-        }
-        errors::from_redis(e)
-    }
-}
-
-impl ConnectionLike for Conn {
-    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
-        match self {
-            Self::Single(conn) => conn.req_packed_command(cmd),
-            Self::Cluster(conn) => conn.req_packed_command(cmd),
-        }
-    }
-
-    fn req_packed_commands<'a>(
-        &'a mut self,
-        pipeline: &'a Pipeline,
-        offset: usize,
-        count: usize,
-    ) -> RedisFuture<'a, Vec<Value>> {
-        match self {
-            Self::Single(conn) => conn.req_packed_commands(pipeline, offset, count),
-            Self::Cluster(conn) => conn.req_packed_commands(pipeline, offset, count),
-        }
-    }
-
-    fn get_db(&self) -> i64 {
-        match self {
-            Self::Single(conn) => conn.get_db(),
-            Self::Cluster(conn) => conn.get_db(),
-        }
-    }
-}
-
-/// A clone of one call's connection, for requests sent side by side on it
-/// (both kinds are multiplexed, so clones share the link).
+/// A call's connection; clones share it (both kinds are multiplexed), so
+/// requests can be sent side by side on it.
 #[derive(Clone)]
 pub(crate) enum Link {
     Single(redis::aio::MultiplexedConnection),
     Cluster(ClusterConnection),
-}
-
-impl Conn {
-    pub fn link(&self) -> Link {
-        match self {
-            Self::Single(conn) => Link::Single((**conn).clone()),
-            Self::Cluster(conn) => Link::Cluster(conn.clone()),
-        }
-    }
 }
 
 impl ConnectionLike for Link {

@@ -17,7 +17,7 @@ use crate::connection::Backend;
 use crate::errors::{unexpected, STORE};
 use crate::keys::KeyPrefix;
 use crate::replies::Reply;
-use crate::scoped::{run, scoped_key};
+use crate::scoped::scoped_key;
 
 /// A response kept for replays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,7 +101,7 @@ impl RedisIdempotencyStore {
             .arg(fingerprint)
             .arg(token)
             .arg(millis(lease));
-        let value = run(&self.backend, &call).await?;
+        let value = self.backend.run(&call).await?;
         let reply = Reply::parse("idempotency_begin", &value)?;
         match reply.status() {
             b"started" => Ok(Claim::Started),
@@ -148,7 +148,7 @@ impl RedisIdempotencyStore {
             .arg(&response.content_type)
             .arg(&response.location)
             .arg(&response.body[..]);
-        flag("idempotency_finish", run(&self.backend, &call).await?)
+        flag("idempotency_finish", self.backend.run(&call).await?)
     }
 
     /// Releases the claim so a retry runs again (the request failed on our
@@ -156,7 +156,7 @@ impl RedisIdempotencyStore {
     pub async fn abandon(&self, scope: &str, key: &str, token: &str) -> Result<bool, StoreError> {
         let mut call = self.abandon.prepare_invoke();
         call.key(self.key(scope, key)).arg(token);
-        flag("idempotency_abandon", run(&self.backend, &call).await?)
+        flag("idempotency_abandon", self.backend.run(&call).await?)
     }
 
     /// The pool's size and idle connections, for metrics (`None` on a

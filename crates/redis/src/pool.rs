@@ -3,8 +3,9 @@
 //! deadpool-redis' own pool pings every connection it hands out, which
 //! would double the round trips of a reserve. This pool creates connections
 //! with deadpool-redis' manager but trusts a connection that was used a
-//! moment ago; one idle for longer is pinged first, and one that fails with
-//! a broken-connection error is dropped from the pool by the store.
+//! moment ago; one idle for longer is pinged first. Calls share pooled
+//! connections (`connection.rs`), so a broken one empties the pool of idle
+//! connections (`Backend::failed`).
 
 use std::time::Duration;
 
@@ -25,7 +26,6 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(2);
 const TRUSTED_IDLE: Duration = Duration::from_secs(5);
 
 pub(crate) type Pool = managed::Pool<Manager>;
-pub(crate) type Connection = managed::Object<Manager>;
 
 #[derive(Debug)]
 pub(crate) struct Manager(deadpool_redis::Manager);

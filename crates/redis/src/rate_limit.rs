@@ -85,9 +85,9 @@ impl RedisRateLimiter {
     /// Buckets are counted independently: a request refused by one is
     /// still counted by the others (as with layered limits anywhere).
     pub async fn check(&self, buckets: &[Bucket<'_>]) -> Result<Vec<GcraVerdict>, StoreError> {
-        let conn = self.backend.get().await?;
+        let shared = self.backend.shared().await?;
         let calls = buckets.iter().map(|bucket| {
-            let mut link = conn.link();
+            let mut link = shared.clone();
             let key = scoped_key(&self.prefix, "rl", bucket.scope, bucket.class);
             let interval = u64::try_from(bucket.limit.interval.as_micros())
                 .unwrap_or(u64::MAX)
@@ -101,7 +101,7 @@ impl RedisRateLimiter {
         for reply in replies {
             match reply {
                 Ok(value) => verdicts.push(verdict(&value)?),
-                Err(e) => return Err(conn.failed(e)),
+                Err(e) => return Err(self.backend.failed(e)),
             }
         }
         Ok(verdicts)

@@ -1,5 +1,5 @@
 //! What the rate limiter and the idempotency store share: keys scoped to
-//! one caller (or client address), and running a script on the backend.
+//! one caller (or client address).
 //!
 //! A scoped key is `<prefix>:<kind>:{<scope>}:<rest>`: the scope is the
 //! Redis Cluster hash tag, so everything of one caller lives in one slot
@@ -8,10 +8,6 @@
 
 use std::fmt::Write as _;
 
-use booking_domain::StoreError;
-use redis::{ScriptInvocation, Value};
-
-use crate::connection::Backend;
 use crate::keys::KeyPrefix;
 
 /// `<prefix>:<kind>:{<scope>}:<rest>`, with the scope made tag-safe.
@@ -28,16 +24,6 @@ pub(crate) fn scoped_key(prefix: &KeyPrefix, kind: &str, scope: &str, rest: &str
     key.push_str("}:");
     key.push_str(rest);
     key
-}
-
-/// One script call on a connection of the backend.
-pub(crate) async fn run(
-    backend: &Backend,
-    invocation: &ScriptInvocation<'_>,
-) -> Result<Value, StoreError> {
-    let mut conn = backend.get().await?;
-    let reply = invocation.invoke_async(&mut conn).await;
-    reply.map_err(|e| conn.failed(e))
 }
 
 #[cfg(test)]

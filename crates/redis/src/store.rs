@@ -20,7 +20,7 @@ use booking_domain::{
 use chrono::DateTime;
 use redis::{Script, ScriptInvocation, Value};
 
-use crate::connection::{Backend, Conn};
+use crate::connection::Backend;
 use crate::errors::{unexpected, STORE};
 use crate::keys::{EventKeys, KeyPrefix};
 use crate::scripts::Scripts;
@@ -163,15 +163,9 @@ impl RedisHoldStore {
         call
     }
 
-    async fn conn(&self) -> Result<Conn, StoreError> {
-        self.backend.get().await
-    }
-
     /// One script call, on a connection concurrent calls share.
     async fn run(&self, invocation: &ScriptInvocation<'_>) -> Result<Value, StoreError> {
-        let mut link = self.backend.shared().await?;
-        let reply = invocation.invoke_async(&mut link).await;
-        reply.map_err(|e| self.backend.failed(e))
+        self.backend.run(invocation).await
     }
 }
 
@@ -310,15 +304,15 @@ impl HoldStore for RedisHoldStore {
     /// outage into a whole one.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn info(&self) -> Result<StoreInfo, StoreError> {
-        let mut conn = self.conn().await?;
+        let mut link = self.backend.shared().await?;
         let mut pipe = redis::pipe();
         pipe.cmd("INFO").arg("server").cmd("TIME");
         let cluster = self.is_cluster();
         if cluster {
             pipe.cmd("CLUSTER").arg("INFO");
         }
-        let reply: Result<Vec<Value>, _> = pipe.query_async(&mut conn).await;
-        let reply = reply.map_err(|e| conn.failed(e))?;
+        let reply: Result<Vec<Value>, _> = pipe.query_async(&mut link).await;
+        let reply = reply.map_err(|e| self.backend.failed(e))?;
         let text = |value: &Value| match value {
             Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
             Value::VerbatimString { text, .. } => Some(text.clone()),

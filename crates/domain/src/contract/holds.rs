@@ -478,12 +478,8 @@ pub async fn a_reserve_sent_again_answers_the_hold_it_made(store: &dyn HoldStore
     assert_eq!(counts(store, e).await, counted(0, 4));
     // Another caller's request under that id is not a retry.
     let stolen = crate::HoldRequest {
-        user: user("mallory"),
-        ..request(e, "mallory", &[1], LONG)
-    };
-    let stolen = crate::HoldRequest {
         id: first.id,
-        ..stolen
+        ..request(e, "mallory", &[1], LONG)
     };
     assert_eq!(
         reserve(store, &stolen).await,
