@@ -1,6 +1,8 @@
 //! Redis failures in the domain's terms: the domain never sees a
 //! `RedisError`.
 
+use std::sync::Arc;
+
 use booking_domain::StoreError;
 use deadpool::managed::PoolError;
 use redis::{ErrorKind, RedisError, ServerErrorKind};
@@ -56,6 +58,17 @@ pub(crate) fn from_pool(e: PoolError<RedisError>) -> StoreError {
 /// panic.
 pub(crate) fn unexpected(what: &str, reply: &impl std::fmt::Debug) -> StoreError {
     StoreError::internal(STORE, format!("unexpected reply to {what}: {reply:?}"))
+}
+
+/// A copy of an error that several callers share (a call made for all of
+/// them): the same kind, so the same status, with the shared one as source.
+pub(crate) fn copy(error: &Arc<StoreError>) -> StoreError {
+    let source = Box::new(Arc::clone(error));
+    match **error {
+        StoreError::Unavailable { store, .. } => StoreError::Unavailable { store, source },
+        StoreError::Indeterminate { store, .. } => StoreError::Indeterminate { store, source },
+        StoreError::Internal { store, .. } => StoreError::Internal { store, source },
+    }
 }
 
 #[cfg(test)]

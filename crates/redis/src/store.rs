@@ -3,12 +3,15 @@
 //! what they act on: `holds` (reserve, hold, extend, release), `confirm`
 //! (the confirm steps and unbook), `mirror` (counts, seat map, loads).
 
+mod coalesce;
 mod confirm;
 mod feed;
 mod holds;
 mod mirror;
+mod reserves;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -24,6 +27,8 @@ use crate::connection::Backend;
 use crate::errors::{unexpected, STORE};
 use crate::keys::{EventKeys, KeyPrefix};
 use crate::scripts::Scripts;
+use coalesce::Coalesced;
+use reserves::ReserveLanes;
 
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
@@ -52,10 +57,14 @@ impl Default for RedisOptions {
 /// on a connection checked out of its pool (one server) or on the shared
 /// cluster connection, which sends it to the master of the event's slot.
 pub struct RedisHoldStore {
-    backend: Backend,
+    backend: Arc<Backend>,
     prefix: KeyPrefix,
     scripts: Scripts,
     options: RedisOptions,
+    /// Counts reads of one event (and staleness bound) in flight together.
+    counts_reads: Coalesced<(EventId, u64), Mirror<SeatCounts>>,
+    /// Reserves of one event waiting together go in one call.
+    reserves: ReserveLanes,
 }
 
 impl fmt::Debug for RedisHoldStore {
@@ -124,11 +133,19 @@ impl RedisHoldStore {
                 "the Redis idle TTL must be at least a second",
             ));
         }
+        let backend = Arc::new(backend);
+        let scripts = Scripts::new();
         Ok(Self {
+            reserves: ReserveLanes::new(
+                Arc::clone(&backend),
+                scripts.reserve.clone(),
+                prefix.clone(),
+            ),
             backend,
             prefix,
-            scripts: Scripts::new(),
+            scripts,
             options,
+            counts_reads: Coalesced::new(),
         })
     }
 
@@ -234,7 +251,11 @@ impl HoldStore for RedisHoldStore {
         event: EventId,
         stale_after: Duration,
     ) -> Result<Mirror<SeatCounts>, StoreError> {
-        self.seat_counts(event, stale_after).await
+        self.counts_reads
+            .read((event, millis(stale_after)), || {
+                self.seat_counts(event, stale_after)
+            })
+            .await
     }
 
     async fn seat_map(&self, event: EventId) -> Result<Mirror<SeatMap>, StoreError> {

@@ -1,16 +1,19 @@
--- reserve: hold the requested seats for one new hold, or none of them.
--- The hot path: one EVALSHA, O(seats asked + log n) for named seats.
+-- reserve: hold the requested seats for each of a batch of new holds, each
+-- all or nothing, in order. The hot path: one EVALSHA for every reserve of
+-- the event that an api instance had waiting (store/reserves.rs), so the
+-- fence, the clock and the purge are paid once per batch; O(seats asked +
+-- log n) per named-seat request.
 --
 -- KEYS     every key of the event, as lib/common.lua names them
--- ARGV[1]  hold id
--- ARGV[2]  user id
--- ARGV[3]  time to live, ms
--- ARGV[4]  most seats of the event the user may hold, this request included
--- ARGV[5]  's': named seats follow; 'b': best available, the count follows
--- ARGV[6..] seat numbers, distinct, in the client's order | the count
+-- ARGV     six per request, in order:
+--   hold id, user id, time to live in ms, most seats of the event the user
+--   may hold (this request included), 's' (named seats) or 'b' (best
+--   available), then the seat numbers comma-separated, distinct, in the
+--   client's order ('s') or the count ('b')
 --
--- Replies, checked in this order:
---   {'not_loaded'}                  nothing held: load the event and retry
+-- Replies: {'not_loaded'} (nothing held for any: load the event and retry)
+-- or {'each', reply, ...}, a reply per request in its order, checked in
+-- this order:
 --   {'taken', seat, ...}            nothing held: these named seats are held,
 --                                   pending or booked (none listed for 'b':
 --                                   fewer seats are available than asked)
@@ -18,9 +21,6 @@
 --                                   already own `held` seats
 --   {'held', created, expiry}       held, named seats (times: server ms)
 --   {'held', created, expiry, seat, ...}   held, best available: the seats
-
-local id, user, ttl, max, kind = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-local FIRST = 6
 
 local now, sec = clock()
 local m = mirror_meta()
@@ -33,7 +33,7 @@ purge(now)
 -- client resends a command whose answer a failover lost): answer that hold
 -- and hold nothing more. Named seats meet themselves taken, so only then
 -- is it looked for; best available would pick other seats, so always.
-local function again()
+local function again(id, user, kind)
   local rec = redis.call('HGET', HOLDS, id)
   if not rec then
     return nil
@@ -51,62 +51,72 @@ local function again()
   return reply
 end
 
-local seats, run
-if kind == 's' then
-  local taken = { 'taken' }
-  for i = FIRST, #ARGV do
-    -- Beyond the event GETRANGE answers '': taken, never free.
-    if redis.call('GETRANGE', STATE, ARGV[i] - 1, ARGV[i] - 1) ~= '0' then
-      taken[#taken + 1] = ARGV[i]
+local function reserve(id, user, ttl, max, kind, asked)
+  local seats, run
+  if kind == 's' then
+    seats = {}
+    local taken = { 'taken' }
+    for seat in string.gmatch(asked, '%d+') do
+      seats[#seats + 1] = seat
+      -- Beyond the event GETRANGE answers '': taken, never free.
+      if redis.call('GETRANGE', STATE, seat - 1, seat - 1) ~= '0' then
+        taken[#taken + 1] = seat
+      end
+    end
+    if #taken > 1 then
+      return again(id, user, kind) or taken
+    end
+  else
+    local retried = again(id, user, kind)
+    if retried then
+      return retried
+    end
+    seats, run = best(tonumber(asked))
+    if not seats then
+      return { 'taken' }
     end
   end
-  if #taken > 1 then
-    return again() or taken
-  end
-  seats = { unpack(ARGV, FIRST) }
-else
-  local retried = again()
-  if retried then
-    return retried
-  end
-  seats, run = best(tonumber(ARGV[FIRST]))
-  if not seats then
-    return { 'taken' }
-  end
-end
 
-local k = #seats
-local held = tonumber(redis.call('HGET', USERS, user)) or 0
-if held + k > max then
-  return { 'limit', held }
-end
+  local k = #seats
+  local held = tonumber(redis.call('HGET', USERS, user)) or 0
+  if held + k > max then
+    return { 'limit', held }
+  end
 
-local expiry = now + ttl
-if run then
-  redis.call('SETRANGE', STATE, run - 1, string.rep('1', k))
-else
+  local expiry = now + ttl
+  if run then
+    redis.call('SETRANGE', STATE, run - 1, string.rep('1', k))
+  else
+    for i = 1, k do
+      redis.call('SETRANGE', STATE, seats[i] - 1, '1')
+    end
+  end
+  local owned = {}
   for i = 1, k do
-    redis.call('SETRANGE', STATE, seats[i] - 1, '1')
+    owned[2 * i - 1] = seats[i]
+    owned[2 * i] = id
   end
-end
-local owned = {}
-for i = 1, k do
-  owned[2 * i - 1] = seats[i]
-  owned[2 * i] = id
-end
-redis.call('HSET', OWNERS, unpack(owned))
-redis.call('HSET', HOLDS, id, hold_record({ user = user, created = now, expiry = expiry,
-                                            since = '', seats = table.concat(seats, ',') }))
-redis.call('ZADD', EXP, expiry, id)
-redis.call('HINCRBY', USERS, user, k)
-record(now, seats, 'held', m[6])
-keep_alive(now, m[5], false)
+  redis.call('HSET', OWNERS, unpack(owned))
+  redis.call('HSET', HOLDS, id, hold_record({ user = user, created = now, expiry = expiry,
+                                              since = '', seats = table.concat(seats, ',') }))
+  redis.call('ZADD', EXP, expiry, id)
+  redis.call('HINCRBY', USERS, user, k)
+  record(now, seats, 'held', m[6])
 
-if kind == 's' then
-  return { 'held', now, expiry }
+  if kind == 's' then
+    return { 'held', now, expiry }
+  end
+  local reply = { 'held', now, expiry }
+  for i = 1, k do
+    reply[i + 3] = seats[i]
+  end
+  return reply
 end
-local reply = { 'held', now, expiry }
-for i = 1, k do
-  reply[i + 3] = seats[i]
+
+local replies = { 'each' }
+for i = 1, #ARGV, 6 do
+  replies[#replies + 1] = reserve(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]),
+                                  tonumber(ARGV[i + 3]), ARGV[i + 4], ARGV[i + 5])
 end
-return reply
+keep_alive(now, m[5], false)
+return replies

@@ -11,7 +11,6 @@ use tracing::instrument;
 use super::{millis, RedisHoldStore};
 use crate::keys::Text;
 use crate::replies::Reply;
-use crate::scripts::ReserveArgs;
 
 impl RedisHoldStore {
     #[instrument(level = "debug", skip_all, fields(event = %request.event, hold = %request.id))]
@@ -19,33 +18,7 @@ impl RedisHoldStore {
         &self,
         request: &HoldRequest,
     ) -> Result<Mirror<ReserveOutcome>, StoreError> {
-        let mut call = self.call(&self.scripts.reserve, request.event);
-        call.arg(ReserveArgs(request));
-        let value = self.run(&call).await?;
-        let reply = Reply::parse("reserve", &value)?;
-        let outcome = match reply.status() {
-            b"held" => {
-                let seats = match &request.seats {
-                    SeatChoice::Seats(seats) => seats.clone(),
-                    SeatChoice::Best(_) => reply.seats_from(2)?,
-                };
-                ReserveOutcome::Held(Hold {
-                    id: request.id,
-                    event: request.event,
-                    user: request.user.clone(),
-                    seats,
-                    created_at: reply.millis(0)?,
-                    expires_at: reply.millis(1)?,
-                })
-            }
-            b"taken" => ReserveOutcome::Unavailable(reply.seats_from(0)?),
-            b"limit" => ReserveOutcome::HoldLimit {
-                held: reply.count(0)?,
-            },
-            b"not_loaded" => return Ok(Mirror::NotLoaded),
-            _ => return Err(reply.unexpected()),
-        };
-        Ok(Mirror::Ready(outcome))
+        self.reserves.reserve(request).await
     }
 
     #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
@@ -109,4 +82,33 @@ impl RedisHoldStore {
             _ => Err(reply.unexpected()),
         }
     }
+}
+
+/// What the reserve script answered for `request` (one reply of its batch).
+pub(super) fn outcome(
+    request: &HoldRequest,
+    reply: &Reply<'_>,
+) -> Result<Mirror<ReserveOutcome>, StoreError> {
+    let outcome = match reply.status() {
+        b"held" => {
+            let seats = match &request.seats {
+                SeatChoice::Seats(seats) => seats.clone(),
+                SeatChoice::Best(_) => reply.seats_from(2)?,
+            };
+            ReserveOutcome::Held(Hold {
+                id: request.id,
+                event: request.event,
+                user: request.user.clone(),
+                seats,
+                created_at: reply.millis(0)?,
+                expires_at: reply.millis(1)?,
+            })
+        }
+        b"taken" => ReserveOutcome::Unavailable(reply.seats_from(0)?),
+        b"limit" => ReserveOutcome::HoldLimit {
+            held: reply.count(0)?,
+        },
+        _ => return Err(reply.unexpected()),
+    };
+    Ok(Mirror::Ready(outcome))
 }

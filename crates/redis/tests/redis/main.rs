@@ -3,6 +3,7 @@
 //! wrong. Each test has a key prefix or a private server of its own, so
 //! they run in parallel.
 
+mod batched_reserves;
 mod best_windows;
 mod big_load;
 mod cluster;

@@ -34,10 +34,15 @@ async fn the_published_reserve_call_holds_seats_as_the_store_does() {
         .query_async(&mut con)
         .await
         .unwrap();
+    // A batch of one: {'each', {'held', created, expiry}}.
     let redis::Value::Array(items) = reply else {
         panic!("unexpected reply {reply:?}");
     };
-    assert_eq!(items[0], redis::Value::BulkString(b"held".to_vec()));
+    assert_eq!(items[0], redis::Value::BulkString(b"each".to_vec()));
+    let redis::Value::Array(answer) = &items[1] else {
+        panic!("unexpected answer {:?}", items[1]);
+    };
+    assert_eq!(answer[0], redis::Value::BulkString(b"held".to_vec()));
 
     let stored = store
         .hold(e, hold.id)

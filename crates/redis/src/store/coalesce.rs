@@ -1,0 +1,272 @@
+//! Reads of one event that arrive together share one script call.
+//!
+//! At an on-sale thousands of buyers poll the same event: each poll as a
+//! script call of its own costs Redis a round trip and the fence's prefix,
+//! and the api a write and a read. Here a read joins a call only if that
+//! call was sent after the read arrived, so the answer it gets is the
+//! event's state at an instant inside its own lifetime, exactly what a
+//! call of its own would give (a write that finished before the read
+//! arrived is in it). A read that finds an older call in flight waits it
+//! out and then joins, or starts, the next one. Under load that is one
+//! call per event per round trip, whatever the number of readers; a read
+//! alone costs what it did.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use booking_domain::StoreError;
+use tokio::sync::watch;
+
+use crate::errors;
+
+/// An answer as every reader of a call gets it (a store error is not
+/// `Clone`: readers get a copy of its kind, with the original as source).
+type Answer<V> = Option<Result<V, Arc<StoreError>>>;
+
+pub(crate) struct Coalesced<K, V> {
+    state: Mutex<State<K, V>>,
+}
+
+struct State<K, V> {
+    /// Calls started so far: numbers a call, and marks a read's arrival.
+    started: u64,
+    flights: HashMap<K, Flight<V>>,
+}
+
+struct Flight<V> {
+    number: u64,
+    answer: watch::Receiver<Answer<V>>,
+}
+
+enum Step<V> {
+    Lead(watch::Sender<Answer<V>>, u64),
+    Join(watch::Receiver<Answer<V>>),
+    WaitOut(watch::Receiver<Answer<V>>),
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Coalesced<K, V> {
+    pub fn new() -> Self {
+        Self {
+            state: Mutex::new(State::<K, V> {
+                started: 0,
+                flights: HashMap::new(),
+            }),
+        }
+    }
+
+    /// `call`'s answer for `key`, or the answer of a call for the same key
+    /// sent after this read arrived.
+    pub async fn read<F, Fut>(&self, key: K, call: F) -> Result<V, StoreError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, StoreError>>,
+    {
+        let arrived = self.lock().started;
+        let mut call = Some(call);
+        loop {
+            match self.step(&key, arrived) {
+                Step::Lead(answer, number) => {
+                    let flight = Landing {
+                        owner: self,
+                        key: &key,
+                        number,
+                    };
+                    let call = call.take().expect("a read leads at most one call");
+                    let result = call().await.map_err(Arc::new);
+                    // Gone before the answer is out: a read arriving from
+                    // now on must not join a call that read before it came.
+                    drop(flight);
+                    // No reader left is fine: nobody needed it.
+                    let _ = answer.send(Some(result.clone()));
+                    return result.map_err(|e| errors::copy(&e));
+                }
+                Step::Join(mut answer) => {
+                    let got = answer
+                        .wait_for(Option::is_some)
+                        .await
+                        .map(|answer| answer.clone());
+                    if let Ok(Some(result)) = got {
+                        return result.map_err(|e| errors::copy(&e));
+                    }
+                    // Its reader gave up before the answer (the request
+                    // was dropped): start over.
+                }
+                Step::WaitOut(mut answer) => {
+                    // Answered or given up, either way it is over.
+                    let _ = answer.changed().await;
+                }
+            }
+        }
+    }
+
+    fn step(&self, key: &K, arrived: u64) -> Step<V> {
+        let mut state = self.lock();
+        match state.flights.get(key) {
+            Some(flight) if flight.number > arrived => Step::Join(flight.answer.clone()),
+            Some(flight) => Step::WaitOut(flight.answer.clone()),
+            None => {
+                state.started += 1;
+                let number = state.started;
+                let (send, answer) = watch::channel(None);
+                state.flights.insert(key.clone(), Flight { number, answer });
+                Step::Lead(send, number)
+            }
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State<K, V>> {
+        // The map is consistent between statements: a panic elsewhere
+        // leaves nothing half-done in it.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Takes a call's flight off the map when the call ends or its reader
+/// gives up (the future dropped), so the next read starts a fresh one.
+struct Landing<'a, K: Hash + Eq + Clone, V: Clone> {
+    owner: &'a Coalesced<K, V>,
+    key: &'a K,
+    number: u64,
+}
+
+impl<K: Hash + Eq + Clone, V: Clone> Drop for Landing<'_, K, V> {
+    fn drop(&mut self) {
+        let mut state = self.owner.lock();
+        if state
+            .flights
+            .get(self.key)
+            .is_some_and(|flight| flight.number == self.number)
+        {
+            state.flights.remove(self.key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::time::Duration;
+
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    fn unavailable() -> StoreError {
+        StoreError::Unavailable {
+            store: "redis",
+            source: "down".into(),
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn reads_that_arrive_during_a_call_share_the_next_one() {
+        let reads: Arc<Coalesced<u32, u32>> = Arc::new(Coalesced::new());
+        let calls = Arc::new(AtomicU32::new(0));
+        let (release_first, first_released) = oneshot::channel::<()>();
+
+        // The first read's call is in flight, sent before the others came.
+        let first = tokio::spawn({
+            let (reads, calls) = (reads.clone(), calls.clone());
+            async move {
+                reads
+                    .read(1, || async {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        first_released.await.ok();
+                        Ok(10)
+                    })
+                    .await
+            }
+        });
+        tokio::task::yield_now().await;
+        let later: Vec<_> = (0..5)
+            .map(|_| {
+                let (reads, calls) = (reads.clone(), calls.clone());
+                tokio::spawn(async move {
+                    reads
+                        .read(1, || async {
+                            let n = calls.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                            Ok(20 + n)
+                        })
+                        .await
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        release_first.send(()).unwrap();
+
+        assert_eq!(first.await.unwrap().unwrap(), 10);
+        let mut answers = Vec::new();
+        for read in later {
+            answers.push(read.await.unwrap().unwrap());
+        }
+        // None took the answer of the call sent before it arrived; all
+        // five shared one call.
+        assert_eq!(answers, vec![21; 5]);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn keys_do_not_share_calls() {
+        let reads: Coalesced<u32, u32> = Coalesced::new();
+        let calls = AtomicU32::new(0);
+        let call = |value| {
+            let calls = &calls;
+            move || async move {
+                calls.fetch_add(1, Ordering::SeqCst);
+                tokio::task::yield_now().await;
+                Ok(value)
+            }
+        };
+        let (a, b) = tokio::join!(reads.read(1, call(1)), reads.read(2, call(2)));
+        assert_eq!((a.unwrap(), b.unwrap()), (1, 2));
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_error_reaches_every_reader_of_the_call_with_its_kind() {
+        let reads: Coalesced<u32, u32> = Coalesced::new();
+        let call = || async {
+            tokio::task::yield_now().await;
+            Err(unavailable())
+        };
+        let (a, b) = tokio::join!(reads.read(1, call), reads.read(1, call));
+        for result in [a, b] {
+            assert!(matches!(
+                result,
+                Err(StoreError::Unavailable { store: "redis", .. })
+            ));
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_reader_dropped_mid_call_leaves_the_others_to_call_again() {
+        let reads: Arc<Coalesced<u32, u32>> = Arc::new(Coalesced::new());
+        let never = tokio::spawn({
+            let reads = reads.clone();
+            async move {
+                reads
+                    .read(1, || async {
+                        std::future::pending::<()>().await;
+                        Ok(0)
+                    })
+                    .await
+            }
+        });
+        tokio::task::yield_now().await;
+        let waiting = tokio::spawn({
+            let reads = reads.clone();
+            async move { reads.read(1, || async { Ok(7) }).await }
+        });
+        tokio::task::yield_now().await;
+        never.abort();
+        let answer = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the waiting read moved on")
+            .unwrap();
+        assert_eq!(answer.unwrap(), 7);
+        assert!(reads.lock().flights.is_empty());
+    }
+}

@@ -1,0 +1,207 @@
+//! Reserves of one event that wait together go to Redis in one call.
+//!
+//! A hot event lives on one Redis core, and a reserve's script spends
+//! about half its cost before it looks at a seat: the round trip, the
+//! server's clock, the fence, the purge of expired holds. Each event has
+//! a lane: a reserve finding the lane idle goes out at once, alone; those
+//! arriving while a call is out wait for it and then go together, in
+//! arrival order, in the next call (`reserve.lua` runs each request in
+//! turn, each all or nothing, exactly as separate calls in that order
+//! would). So an idle event costs what it did and a busy one pays the
+//! fixed part once per round trip, with at most one call of its reserves
+//! in flight per api instance. Each reserve still happens at an instant
+//! inside its own request's lifetime.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use booking_domain::{EventId, HoldRequest, Mirror, ReserveOutcome, StoreError};
+use redis::{Script, Value};
+use tokio::sync::oneshot;
+
+use crate::connection::Backend;
+use crate::errors::{self, STORE};
+use crate::keys::{EventKeys, KeyPrefix};
+use crate::replies::Reply;
+use crate::scripts::ReserveArgs;
+
+/// The most reserves one call carries: a call blocks the Redis core for
+/// all of them (a few µs each), so a lane with more waiting sends them in
+/// several calls, one after the other.
+const MOST_PER_CALL: usize = 64;
+
+type Answer = Result<Mirror<ReserveOutcome>, Arc<StoreError>>;
+
+struct Waiting {
+    request: HoldRequest,
+    answer: oneshot::Sender<Answer>,
+}
+
+pub(crate) struct ReserveLanes {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    backend: Arc<Backend>,
+    script: Script,
+    prefix: KeyPrefix,
+    /// An event is here while its lane's task runs, with what waits for
+    /// its next call.
+    lanes: Mutex<HashMap<EventId, Vec<Waiting>>>,
+}
+
+impl ReserveLanes {
+    pub fn new(backend: Arc<Backend>, script: Script, prefix: KeyPrefix) -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                backend,
+                script,
+                prefix,
+                lanes: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    pub async fn reserve(
+        &self,
+        request: &HoldRequest,
+    ) -> Result<Mirror<ReserveOutcome>, StoreError> {
+        let (answer, answered) = oneshot::channel();
+        let event = request.event;
+        let waiting = Waiting {
+            request: request.clone(),
+            answer,
+        };
+        let idle = {
+            let mut lanes = self.shared.lock();
+            match lanes.get_mut(&event) {
+                Some(queue) => {
+                    queue.push(waiting);
+                    false
+                }
+                None => {
+                    lanes.insert(event, vec![waiting]);
+                    true
+                }
+            }
+        };
+        if idle {
+            // Its own task: the calls must go on for the others if this
+            // request is dropped (its client went away).
+            tokio::spawn(Arc::clone(&self.shared).run_lane(event));
+        }
+        match answered.await {
+            Ok(answer) => answer.map_err(|e| errors::copy(&e)),
+            Err(_) => Err(StoreError::internal(
+                STORE,
+                "the reserve's lane ended without answering it",
+            )),
+        }
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, HashMap<EventId, Vec<Waiting>>> {
+        // Every change to the map is one statement: a panic cannot leave
+        // it half-done.
+        self.lanes.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Sends what waits, call after call, until nothing does.
+    async fn run_lane(self: Arc<Self>, event: EventId) {
+        let mut lane = Lane {
+            shared: &self,
+            event,
+            closed: false,
+        };
+        loop {
+            let batch = {
+                let mut lanes = self.lock();
+                let queue = lanes
+                    .get_mut(&event)
+                    .map(std::mem::take)
+                    .unwrap_or_default();
+                if queue.is_empty() {
+                    lanes.remove(&event);
+                    lane.closed = true;
+                    return;
+                }
+                if queue.len() > MOST_PER_CALL {
+                    let mut queue = queue;
+                    let rest = queue.split_off(MOST_PER_CALL);
+                    lanes.insert(event, rest);
+                    queue
+                } else {
+                    queue
+                }
+            };
+            self.send(event, batch).await;
+        }
+    }
+
+    async fn send(&self, event: EventId, batch: Vec<Waiting>) {
+        // A request whose client went away is not held for nobody.
+        let batch: Vec<Waiting> = batch
+            .into_iter()
+            .filter(|w| !w.answer.is_closed())
+            .collect();
+        if batch.is_empty() {
+            return;
+        }
+        let mut call = self.script.prepare_invoke();
+        call.key(EventKeys::new(&self.prefix, event).all());
+        for waiting in &batch {
+            call.arg(ReserveArgs(&waiting.request));
+        }
+        let replies = match self.backend.run(&call).await {
+            Ok(value) => answers(&value, &batch),
+            Err(e) => {
+                let e = Arc::new(e);
+                batch.iter().map(|_| Err(Arc::clone(&e))).collect()
+            }
+        };
+        for (waiting, answer) in batch.into_iter().zip(replies) {
+            // Its client may have gone meanwhile: nobody to tell.
+            let _ = waiting.answer.send(answer);
+        }
+    }
+}
+
+/// Each request's answer from the batch's reply.
+fn answers(value: &Value, batch: &[Waiting]) -> Vec<Answer> {
+    let all = |answer: Answer| batch.iter().map(|_| answer.clone()).collect();
+    let reply = match Reply::parse("reserve", value) {
+        Ok(reply) => reply,
+        Err(e) => return all(Err(Arc::new(e))),
+    };
+    match reply.status() {
+        b"not_loaded" => all(Ok(Mirror::NotLoaded)),
+        b"each" if reply.items().len() == batch.len() => batch
+            .iter()
+            .zip(reply.items())
+            .map(|(waiting, item)| {
+                Reply::parse("reserve", item)
+                    .and_then(|reply| super::holds::outcome(&waiting.request, &reply))
+                    .map_err(Arc::new)
+            })
+            .collect(),
+        _ => all(Err(Arc::new(reply.unexpected()))),
+    }
+}
+
+/// Closes the lane if its task ends any other way than by emptying it
+/// (a panic): its waiting requests then fail instead of waiting for ever,
+/// and the next reserve opens a new lane.
+struct Lane<'a> {
+    shared: &'a Shared,
+    event: EventId,
+    closed: bool,
+}
+
+impl Drop for Lane<'_> {
+    fn drop(&mut self) {
+        if !self.closed {
+            self.shared.lock().remove(&self.event);
+        }
+    }
+}
