@@ -71,6 +71,20 @@ pub(crate) fn copy(error: &Arc<StoreError>) -> StoreError {
     }
 }
 
+/// The error for a call that was never sent because the one before it
+/// found Redis unavailable: nothing was done, so never indeterminate.
+pub(crate) fn unsent(cause: &Arc<StoreError>) -> StoreError {
+    let store = match **cause {
+        StoreError::Unavailable { store, .. }
+        | StoreError::Indeterminate { store, .. }
+        | StoreError::Internal { store, .. } => store,
+    };
+    StoreError::Unavailable {
+        store,
+        source: Box::new(Arc::clone(cause)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

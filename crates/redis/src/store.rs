@@ -2,6 +2,9 @@
 //! (`info` is one pipelined round trip). The calls live in small modules by
 //! what they act on: `holds` (reserve, hold, extend, release), `confirm`
 //! (the confirm steps and unbook), `mirror` (counts, seat map, loads).
+//! Counts and seat map reads and reserves of one event that arrive
+//! together share a call (`coalesce`, `reserves`): a hot event's Redis core pays the fixed
+//! part of a call once per round trip.
 
 mod coalesce;
 mod confirm;
@@ -54,8 +57,9 @@ impl Default for RedisOptions {
 
 /// Holds and the booked-seat mirror in Redis, on one server or a Redis
 /// Cluster. Cheap to share behind an `Arc`; every call is one round trip,
-/// on a connection checked out of its pool (one server) or on the shared
-/// cluster connection, which sends it to the master of the event's slot.
+/// on a pooled connection that concurrent calls share (one server) or on
+/// the shared cluster connection, which sends it to the master of the
+/// event's slot.
 pub struct RedisHoldStore {
     backend: Arc<Backend>,
     prefix: KeyPrefix,
@@ -63,6 +67,8 @@ pub struct RedisHoldStore {
     options: RedisOptions,
     /// Counts reads of one event (and staleness bound) in flight together.
     counts_reads: Coalesced<(EventId, u64), Mirror<SeatCounts>>,
+    /// Seat map reads of one event in flight together.
+    map_reads: Coalesced<EventId, Mirror<SeatMap>>,
     /// Reserves of one event waiting together go in one call.
     reserves: ReserveLanes,
 }
@@ -146,6 +152,7 @@ impl RedisHoldStore {
             scripts,
             options,
             counts_reads: Coalesced::new(),
+            map_reads: Coalesced::new(),
         })
     }
 
@@ -259,7 +266,7 @@ impl HoldStore for RedisHoldStore {
     }
 
     async fn seat_map(&self, event: EventId) -> Result<Mirror<SeatMap>, StoreError> {
-        self.seat_states(event).await
+        self.map_reads.read(event, || self.seat_states(event)).await
     }
 
     async fn stale_pending(

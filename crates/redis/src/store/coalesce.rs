@@ -94,8 +94,20 @@ impl<K: Hash + Eq + Clone, V: Clone> Coalesced<K, V> {
                     // was dropped): start over.
                 }
                 Step::WaitOut(mut answer) => {
-                    // Answered or given up, either way it is over.
-                    let _ = answer.changed().await;
+                    // Answered or given up, either way it is over. If
+                    // Redis did not answer it (in up to its 2 s timeout),
+                    // neither would it answer the next call in time: this
+                    // read fails now (a 503 stays bounded). Any other
+                    // answer was read before this read came: not taken.
+                    if answer.changed().await.is_ok() {
+                        let outage = match &*answer.borrow() {
+                            Some(Err(e)) if is_outage(e) => Some(Arc::clone(e)),
+                            _ => None,
+                        };
+                        if let Some(e) = outage {
+                            return Err(errors::unsent(&e));
+                        }
+                    }
                 }
             }
         }
@@ -142,6 +154,13 @@ impl<K: Hash + Eq + Clone, V: Clone> Drop for Landing<'_, K, V> {
             state.flights.remove(self.key);
         }
     }
+}
+
+fn is_outage(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::Unavailable { .. } | StoreError::Indeterminate { .. }
+    )
 }
 
 #[cfg(test)]

@@ -135,35 +135,53 @@ impl Shared {
                     queue
                 }
             };
-            self.send(event, batch).await;
+            if let Some(outage) = self.send(event, batch).await {
+                // Redis did not answer (in up to its 2 s timeout): what
+                // waited meanwhile fails now, unsent, rather than wait
+                // that long again in the next call (a 503 stays bounded).
+                let waited = self.lock().get_mut(&event).map(std::mem::take);
+                for waiting in waited.unwrap_or_default() {
+                    let _ = waiting.answer.send(Err(Arc::clone(&outage)));
+                }
+            }
         }
     }
 
-    async fn send(&self, event: EventId, batch: Vec<Waiting>) {
+    /// Sends one call for `batch` and answers its requests; the error when
+    /// it failed for want of Redis (a 503 for each).
+    async fn send(&self, event: EventId, batch: Vec<Waiting>) -> Option<Arc<StoreError>> {
         // A request whose client went away is not held for nobody.
         let batch: Vec<Waiting> = batch
             .into_iter()
             .filter(|w| !w.answer.is_closed())
             .collect();
         if batch.is_empty() {
-            return;
+            return None;
         }
         let mut call = self.script.prepare_invoke();
         call.key(EventKeys::new(&self.prefix, event).all());
         for waiting in &batch {
             call.arg(ReserveArgs(&waiting.request));
         }
-        let replies = match self.backend.run(&call).await {
-            Ok(value) => answers(&value, &batch),
+        let (replies, outage) = match self.backend.run(&call).await {
+            Ok(value) => (answers(&value, &batch), None),
             Err(e) => {
+                let outage = matches!(
+                    e,
+                    StoreError::Unavailable { .. } | StoreError::Indeterminate { .. }
+                );
                 let e = Arc::new(e);
-                batch.iter().map(|_| Err(Arc::clone(&e))).collect()
+                let replies = batch.iter().map(|_| Err(Arc::clone(&e))).collect();
+                // Those not sent were not done: unavailable, not
+                // indeterminate.
+                (replies, outage.then(|| Arc::new(errors::unsent(&e))))
             }
         };
         for (waiting, answer) in batch.into_iter().zip(replies) {
             // Its client may have gone meanwhile: nobody to tell.
             let _ = waiting.answer.send(answer);
         }
+        outage
     }
 }
 

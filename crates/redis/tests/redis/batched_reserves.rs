@@ -7,10 +7,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use booking_domain::contract::{event, request};
-use booking_domain::{HoldRequest, HoldStore, Mirror, ReserveOutcome};
+use booking_domain::{HoldRequest, HoldStore, Mirror, ReserveOutcome, StoreError};
 use booking_redis::RedisHoldStore;
 
-use crate::helpers::{counted, counts, load, LONG};
+use crate::helpers::{counted, counts, load, GRACE, LONG};
 use crate::private_server::PrivateRedis;
 
 fn evalsha_calls(server: &PrivateRedis) -> u64 {
@@ -166,6 +166,55 @@ async fn reserves_sent_together_to_a_stopped_server_all_fail_in_bounded_time() {
     // The lane closed: a new reserve is tried again, not stuck behind it.
     server.restart();
     load(&*store, e, 100, &[]).await;
+    let r = request(e, "late", &[1], LONG);
+    assert!(matches!(
+        store.reserve(&r).await.unwrap(),
+        Mirror::Ready(ReserveOutcome::Held(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserves_and_reads_waiting_on_a_frozen_server_fail_within_one_timeout() {
+    let server = PrivateRedis::start(&[]);
+    let store = Arc::new(RedisHoldStore::connect(&server.url(), "batch", 4).unwrap());
+    let e = event(1);
+    load(&*store, e, 100, &[]).await;
+    server.pause();
+
+    // The first of each kind goes out and hangs until the 2 s timeout;
+    // the rest wait behind it, and must not then wait 2 s more.
+    let started = std::time::Instant::now();
+    let reserves: Vec<_> = (1..=20u32)
+        .map(|seat| {
+            let store = Arc::clone(&store);
+            let r = request(e, &format!("user-{seat}"), &[seat], LONG);
+            tokio::spawn(async move { store.reserve(&r).await.map(|_| ()) })
+        })
+        .collect();
+    let reads: Vec<_> = (0..20)
+        .map(|_| {
+            let store = Arc::clone(&store);
+            tokio::spawn(async move { store.counts(e, GRACE).await.map(|_| ()) })
+        })
+        .collect();
+    for task in reserves.into_iter().chain(reads) {
+        let answer = task.await.unwrap();
+        assert!(
+            matches!(
+                answer,
+                Err(StoreError::Unavailable { .. } | StoreError::Indeterminate { .. })
+            ),
+            "{answer:?}"
+        );
+    }
+    let took = started.elapsed();
+    server.resume();
+    assert!(
+        took < std::time::Duration::from_millis(3500),
+        "took {took:?}"
+    );
+
+    // Back: the lanes are open again.
     let r = request(e, "late", &[1], LONG);
     assert!(matches!(
         store.reserve(&r).await.unwrap(),
