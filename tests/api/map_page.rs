@@ -21,7 +21,7 @@ struct Driver {
     url: String,
     http: reqwest::Client,
     session: String,
-    _profile: TempDir,
+    profile: TempDir,
 }
 
 struct TempDir(std::path::PathBuf);
@@ -34,6 +34,13 @@ impl Drop for TempDir {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // Killing chromedriver leaves the browser it started running (and
+        // using CPU for the rest of the test run): its processes are found
+        // by the profile directory only they were given.
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(format!("user-data-dir={}", self.profile.0.display()))
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -102,7 +109,7 @@ impl Driver {
             url,
             http,
             session,
-            _profile: TempDir(profile),
+            profile: TempDir(profile),
         }
     }
 

@@ -15,6 +15,10 @@
 -- Returns the seats and, when adjacent, the first of them; nil when fewer
 -- than `k` seats are available.
 
+-- Windows start small and double up to WINDOW: the hints usually put
+-- the answer in the first few seats read, and each read copies its whole
+-- window into a Lua string.
+local FIRST_WINDOW = 64
 local WINDOW = 8192
 
 -- The last seat of the row containing `seat`.
@@ -41,12 +45,14 @@ end
 
 -- The first available seat at or after `from`, or nil.
 local function first_free(from, n)
+  local w = FIRST_WINDOW
   while from <= n do
-    local at = string.find(window(from, WINDOW), '0', 1, true)
+    local at = string.find(window(from, w), '0', 1, true)
     if at then
       return from + at - 1
     end
-    from = from + WINDOW
+    from = from + w
+    w = math.min(w * 2, WINDOW)
   end
   return nil
 end
@@ -73,15 +79,16 @@ local function best(k)
   local want = string.rep('0', k)
   local rows
   local hints = run_hints(m[3])
-  -- Runs starting in [from, from + WINDOW); each window reads k - 1 seats
+  -- Runs starting in [from, from + w); each window reads k - 1 seats
   -- past its end so a run across the edge is seen whole.
   local from = math.max(start, hints[k] or start)
+  local w = FIRST_WINDOW
   while from <= n do
-    local chunk = window(from, WINDOW + k - 1)
+    local chunk = window(from, w + k - 1)
     local init = 1
-    while init <= WINDOW do
+    while init <= w do
       local at = string.find(chunk, want, init, true)
-      if not at or at > WINDOW then
+      if not at or at > w then
         break
       end
       local seat = from + at - 1
@@ -103,7 +110,8 @@ local function best(k)
       -- Every later match starting in this row crosses its end too.
       init = last + 1 - from + 1
     end
-    from = from + WINDOW
+    from = from + w
+    w = math.min(w * 2, WINDOW)
   end
   -- No row has k together: the first k available in venue order.
   if hints[k] ~= n + 1 then
