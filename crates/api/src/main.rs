@@ -2,7 +2,7 @@ use booking_api::{telemetry, Application, Settings};
 
 // Every request allocates (headers, bodies, log lines, futures): glibc's
 // malloc spent about a tenth of the api's CPU on them, mimalloc less
-// (docs/PERFORMANCE.md, "The allocator").
+// (docs/PERFORMANCE.md, "Results of 2026-12-01, later").
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
