@@ -61,3 +61,46 @@ on_both_stores! {
         sixty_four_buyers_race(&app).await;
     }
 }
+
+// Reserves arriving together (on Redis, sent in one script call) are each
+// answered as if alone: the hold limit refuses exactly those past it with
+// 429, and a seat someone else got with 409 naming it.
+on_both_stores! {
+    async fn reserves_arriving_together_are_each_answered_by_the_contract() {
+        let app = crate::helpers::spawn_app_with(|s| s.limits.max_held_seats_per_user = 10).await;
+        let id = app.create_event(100).await;
+
+        let seats: Vec<String> = (1..=30).map(|n| format!("S{n}")).collect();
+        let app = &app;
+        let alices = seats
+            .iter()
+            .map(|seat| async move { app.reserve(id, "alice", &[seat]).await });
+        let answers = futures_util::future::join_all(alices).await;
+        let held = answers.iter().filter(|a| a.status == 201).count();
+        for limited in answers.iter().filter(|a| a.status != 201) {
+            limited.assert_error(429, "HOLD_LIMIT");
+            assert_eq!(limited.headers["retry-after"], "10");
+        }
+        assert_eq!(held, 10);
+
+        // Forty buyers for five seats, eight on each.
+        let buyers = (0..40u32).map(|buyer| async move {
+            let seat = format!("S{}", 91 + buyer % 5);
+            let answer = app.reserve(id, &format!("buyer-{buyer}"), &[&seat]).await;
+            (seat, answer)
+        });
+        let answers = futures_util::future::join_all(buyers).await;
+        let mut got = HashSet::new();
+        for (seat, answer) in &answers {
+            if answer.status == 201 {
+                assert!(got.insert(seat.clone()), "{seat} held twice");
+            } else {
+                answer.assert_error(409, "SEATS_UNAVAILABLE");
+                assert_eq!(answer.body["seats"], serde_json::json!([seat]));
+            }
+        }
+        assert_eq!(got.len(), 5);
+        let (confirmed, held, available, total) = app.counts(id).await;
+        assert_eq!((confirmed, held, available, total), (0, 15, 85, 100));
+    }
+}

@@ -35,8 +35,10 @@ pub async fn middleware(
         "request",
         // Printable ASCII only (client_id checks, UUIDs are).
         request_id = id.to_str().unwrap_or("-"),
-        method = %req.method(),
-        path = %req.path(),
+        // As strings, not `%` (Display): recorded directly, without a
+        // trip through the formatter.
+        method = req.method().as_str(),
+        path = req.path(),
     );
     let started = Instant::now();
     let result = next.call(req).instrument(span.clone()).await;

@@ -1,6 +1,6 @@
 //! `bench`: the load benchmark. See docs/PERFORMANCE.md.
 //!
-//!   cargo run --release -p booking-bench -- [--runs N] [--seconds S] [--connections 16,64,256]
+//!   cargo run --profile generator -p booking-bench -- [--runs N] [--seconds S] [--connections 16,64,256]
 //!       [--scenarios abcdefghijk] [--log-level info] [--server-env KEY=VALUE]...
 //!       [--event-seats N] [--preload-bookings N] [--map-connections N]
 //!       [--sse-subscribers 0,100,300,500] [--sse-rate R] [--redis-url URL]

@@ -71,6 +71,15 @@ pub(crate) fn copy(error: &Arc<StoreError>) -> StoreError {
     }
 }
 
+/// Redis did not answer (down, or no reply within its timeout): what
+/// waits behind such a call would fare no better, so it is failed at once.
+pub(crate) fn is_outage(error: &StoreError) -> bool {
+    matches!(
+        error,
+        StoreError::Unavailable { .. } | StoreError::Indeterminate { .. }
+    )
+}
+
 /// The error for a call that was never sent because the one before it
 /// found Redis unavailable: nothing was done, so never indeterminate.
 pub(crate) fn unsent(cause: &Arc<StoreError>) -> StoreError {

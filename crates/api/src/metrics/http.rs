@@ -2,12 +2,15 @@
 //! and latency by method, route template and status class, and the
 //! outcomes of the booking operations.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
+use metrics::{Counter, Histogram};
 
 use crate::error::ErrorCode;
 use crate::routes::{self, Endpoint};
@@ -38,13 +41,9 @@ pub async fn middleware(
         Ok(res) => res.status(),
         Err(error) => error.as_response_error().status_code(),
     };
-    let labels = [
-        ("method", method),
-        ("route", route),
-        ("status", status_class(status)),
-    ];
-    metrics::counter!(REQUESTS, &labels).increment(1);
-    metrics::histogram!(DURATION, &labels).record(started.elapsed().as_secs_f64());
+    let (count, duration) = series(method, route, status_class(status));
+    count.increment(1);
+    duration.record(started.elapsed().as_secs_f64());
     if let (Some(operation), Ok(res)) = (endpoint.and_then(|e| e.operation), &result) {
         let response = res.response();
         let outcome = if response.extensions().get::<Replayed>().is_some() {
@@ -59,6 +58,37 @@ pub async fn middleware(
         metrics::counter!(OPERATIONS, "operation" => operation, "result" => outcome).increment(1);
     }
     result
+}
+
+/// The request count and latency series of one (method, route, status
+/// class), registered once per worker thread: registering builds and
+/// hashes the metric's key (its name and three labels) on every call,
+/// about 2.5 % of the api's CPU on a request that does little else.
+fn series(method: &'static str, route: &'static str, status: &'static str) -> (Counter, Histogram) {
+    /// Each label is one of a fixed set of static strings, so its address
+    /// and length name its value (two copies of one string would only
+    /// register the same series twice).
+    type Label = (usize, usize);
+    type Labels = (Label, Label, Label);
+    thread_local! {
+        static SERIES: RefCell<HashMap<Labels, (Counter, Histogram)>> = RefCell::default();
+    }
+    let address = |label: &'static str| (label.as_ptr() as usize, label.len());
+    SERIES.with_borrow_mut(|series| {
+        series
+            .entry((address(method), address(route), address(status)))
+            .or_insert_with(|| {
+                // A handle taken before the recorder is installed would
+                // count nothing, forever: install it first if need be.
+                super::recorder();
+                let labels = [("method", method), ("route", route), ("status", status)];
+                (
+                    metrics::counter!(REQUESTS, &labels),
+                    metrics::histogram!(DURATION, &labels),
+                )
+            })
+            .clone()
+    })
 }
 
 /// The route template, from the fixed list of what is served.

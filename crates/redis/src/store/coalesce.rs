@@ -101,7 +101,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Coalesced<K, V> {
                     // answer was read before this read came: not taken.
                     if answer.changed().await.is_ok() {
                         let outage = match &*answer.borrow() {
-                            Some(Err(e)) if is_outage(e) => Some(Arc::clone(e)),
+                            Some(Err(e)) if errors::is_outage(e) => Some(Arc::clone(e)),
                             _ => None,
                         };
                         if let Some(e) = outage {
@@ -154,13 +154,6 @@ impl<K: Hash + Eq + Clone, V: Clone> Drop for Landing<'_, K, V> {
             state.flights.remove(self.key);
         }
     }
-}
-
-fn is_outage(error: &StoreError) -> bool {
-    matches!(
-        error,
-        StoreError::Unavailable { .. } | StoreError::Indeterminate { .. }
-    )
 }
 
 #[cfg(test)]

@@ -166,10 +166,7 @@ impl Shared {
         let (replies, outage) = match self.backend.run(&call).await {
             Ok(value) => (answers(&value, &batch), None),
             Err(e) => {
-                let outage = matches!(
-                    e,
-                    StoreError::Unavailable { .. } | StoreError::Indeterminate { .. }
-                );
+                let outage = errors::is_outage(&e);
                 let e = Arc::new(e);
                 let replies = batch.iter().map(|_| Err(Arc::clone(&e))).collect();
                 // Those not sent were not done: unavailable, not

@@ -4,10 +4,11 @@
 //! counts are the test's own.
 
 use std::collections::HashSet;
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 
 use booking_domain::contract::{event, request};
-use booking_domain::{HoldRequest, HoldStore, Mirror, ReserveOutcome, StoreError};
+use booking_domain::{EventId, HoldRequest, HoldStore, Mirror, ReserveOutcome, StoreError};
 use booking_redis::RedisHoldStore;
 
 use crate::helpers::{counted, counts, load, GRACE, LONG};
@@ -22,23 +23,36 @@ fn evalsha_calls(server: &PrivateRedis) -> u64 {
         .map_or(0, |calls| calls.parse().unwrap())
 }
 
+type Reserving = tokio::task::JoinHandle<Result<Mirror<ReserveOutcome>, StoreError>>;
+
+/// Starts every request at once, each on its own task.
+fn spawn_all(store: &Arc<RedisHoldStore>, requests: Vec<HoldRequest>) -> Vec<Reserving> {
+    requests
+        .into_iter()
+        .map(|request| {
+            let store = Arc::clone(store);
+            tokio::spawn(async move { store.reserve(&request).await })
+        })
+        .collect()
+}
+
 /// Sends every request at once; the outcomes in the same order.
 async fn all_at_once(
     store: &Arc<RedisHoldStore>,
     requests: Vec<HoldRequest>,
 ) -> Vec<Mirror<ReserveOutcome>> {
-    let tasks: Vec<_> = requests
-        .into_iter()
-        .map(|request| {
-            let store = Arc::clone(store);
-            tokio::spawn(async move { store.reserve(&request).await.unwrap() })
-        })
-        .collect();
     let mut outcomes = Vec::new();
-    for task in tasks {
-        outcomes.push(task.await.unwrap());
+    for task in spawn_all(store, requests) {
+        outcomes.push(task.await.unwrap().unwrap());
     }
     outcomes
+}
+
+/// One one-seat request per seat, each from a user of its own.
+fn one_seat_each(e: EventId, seats: RangeInclusive<u32>) -> Vec<HoldRequest> {
+    seats
+        .map(|seat| request(e, &format!("user-{seat}"), &[seat], LONG))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -134,10 +148,7 @@ async fn reserves_sent_together_for_an_event_not_loaded_all_hear_so() {
     let store = Arc::new(RedisHoldStore::connect(&server.url(), "batch", 4).unwrap());
     let e = event(1);
 
-    let requests = (1..=20u32)
-        .map(|seat| request(e, &format!("user-{seat}"), &[seat], LONG))
-        .collect();
-    let outcomes = all_at_once(&store, requests).await;
+    let outcomes = all_at_once(&store, one_seat_each(e, 1..=20)).await;
     assert!(outcomes.iter().all(|o| *o == Mirror::NotLoaded));
 }
 
@@ -150,14 +161,7 @@ async fn reserves_sent_together_to_a_stopped_server_all_fail_in_bounded_time() {
     server.stop();
 
     let started = std::time::Instant::now();
-    let tasks: Vec<_> = (1..=20u32)
-        .map(|seat| {
-            let store = Arc::clone(&store);
-            let r = request(e, &format!("user-{seat}"), &[seat], LONG);
-            tokio::spawn(async move { store.reserve(&r).await })
-        })
-        .collect();
-    for task in tasks {
+    for task in spawn_all(&store, one_seat_each(e, 1..=20)) {
         assert!(task.await.unwrap().is_err());
     }
     // Each call is bounded by the 2 s timeout; the lane sends its waiting
@@ -184,21 +188,24 @@ async fn reserves_and_reads_waiting_on_a_frozen_server_fail_within_one_timeout()
     // The first of each kind goes out and hangs until the 2 s timeout;
     // the rest wait behind it, and must not then wait 2 s more.
     let started = std::time::Instant::now();
-    let reserves: Vec<_> = (1..=20u32)
-        .map(|seat| {
-            let store = Arc::clone(&store);
-            let r = request(e, &format!("user-{seat}"), &[seat], LONG);
-            tokio::spawn(async move { store.reserve(&r).await.map(|_| ()) })
-        })
-        .collect();
+    let reserves = spawn_all(&store, one_seat_each(e, 1..=20));
     let reads: Vec<_> = (0..20)
         .map(|_| {
             let store = Arc::clone(&store);
             tokio::spawn(async move { store.counts(e, GRACE).await.map(|_| ()) })
         })
         .collect();
-    for task in reserves.into_iter().chain(reads) {
-        let answer = task.await.unwrap();
+    let answers = {
+        let mut answers = Vec::new();
+        for task in reserves {
+            answers.push(task.await.unwrap().map(|_| ()));
+        }
+        for task in reads {
+            answers.push(task.await.unwrap());
+        }
+        answers
+    };
+    for answer in answers {
         assert!(
             matches!(
                 answer,
