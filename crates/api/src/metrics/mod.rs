@@ -14,8 +14,11 @@ pub mod http;
 mod process;
 pub mod stores;
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
+use std::thread::LocalKey;
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -56,6 +59,35 @@ pub fn recorder() -> PrometheusHandle {
             handle
         })
         .clone()
+}
+
+/// Handles of series recorded on every request, kept per worker thread,
+/// by their label values. Each value is one of a fixed set of static
+/// strings, named by address and length: no string is hashed (two copies
+/// of one string would only register the same series twice).
+pub(crate) type Kept<H, const N: usize> = RefCell<HashMap<[(usize, usize); N], H>>;
+
+/// The handle of the series with these label values, registered on the
+/// thread's first use: registering through the macros builds and hashes
+/// the key (name and labels) on every call, about 2.5 % of the api's CPU
+/// on a request that does little else.
+pub(crate) fn kept<H: Clone, const N: usize>(
+    cache: &'static LocalKey<Kept<H, N>>,
+    values: [&'static str; N],
+    register: impl FnOnce() -> H,
+) -> H {
+    let labels = values.map(|value| (value.as_ptr() as usize, value.len()));
+    cache.with_borrow_mut(|cache| {
+        cache
+            .entry(labels)
+            .or_insert_with(|| {
+                // A handle taken before the recorder is installed would
+                // count nothing, forever: install it first if need be.
+                recorder();
+                register()
+            })
+            .clone()
+    })
 }
 
 fn describe() {

@@ -6,6 +6,7 @@
 //! through `timed`, so a port that changes its signatures changes here
 //! line by line.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,6 +19,9 @@ use booking_domain::{
     ReleaseOutcome, ReserveOutcome, SeatCounts, SeatMap, SeatNo, SettleOutcome, StoreError,
     StoreInfo, UserId, WatchStart,
 };
+use metrics::Histogram;
+
+use super::{kept, Kept};
 
 pub const CALL_DURATION: &str = "booking_store_call_duration_seconds";
 
@@ -35,8 +39,13 @@ async fn timed<T>(
         Err(StoreError::Indeterminate { .. }) => "indeterminate",
         Err(StoreError::Internal { .. }) => "error",
     };
-    metrics::histogram!(CALL_DURATION, "store" => store, "call" => call, "outcome" => outcome)
-        .record(started.elapsed().as_secs_f64());
+    thread_local! {
+        static CALLS: Kept<Histogram, 3> = RefCell::default();
+    }
+    kept(&CALLS, [store, call, outcome], || {
+        metrics::histogram!(CALL_DURATION, "store" => store, "call" => call, "outcome" => outcome)
+    })
+    .record(started.elapsed().as_secs_f64());
     result
 }
 
