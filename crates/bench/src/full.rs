@@ -32,8 +32,9 @@ pub struct Plan {
     pub scenarios: String,
     /// Extra environment for the server, e.g. a pool size to try.
     pub server_env: Vec<(String, String)>,
-    /// The server's log level (production's is `info`).
-    pub log_level: String,
+    /// The server's log filter; `None` keeps its default (production's,
+    /// `info,booking_domain=warn`: one line per request).
+    pub log_level: Option<String>,
     /// Seats of the large events: (b), (c), (g), (h), (i), (j).
     pub event_seats: u32,
     /// CONFIRMED bookings written straight into Postgres before the first
@@ -125,7 +126,7 @@ pub async fn run(plan: Plan) -> anyhow::Result<()> {
             &binary,
             &plan.pg_url,
             &redis_url,
-            &plan.log_level,
+            plan.log_level.as_deref(),
             &plan.server_env,
         )
         .await?;

@@ -21,7 +21,7 @@ struct Args {
     binary: Option<PathBuf>,
     scenarios: String,
     server_env: Vec<(String, String)>,
-    log_level: String,
+    log_level: Option<String>,
     event_seats: u32,
     preload_bookings: u64,
     map_connections: usize,
@@ -44,8 +44,9 @@ fn parse_args() -> anyhow::Result<Args> {
         binary: None,
         scenarios: "abcdefghijk".into(),
         server_env: Vec::new(),
-        // Production's level (config/default.toml; production.toml keeps it).
-        log_level: "info".into(),
+        // None: the server's own default (config/default.toml), which is
+        // production's (production.toml keeps it).
+        log_level: None,
         event_seats: 100_000,
         preload_bookings: 0,
         map_connections: 8,
@@ -66,7 +67,7 @@ fn parse_args() -> anyhow::Result<Args> {
             "--connections" => args.connections = list(&value()?)?,
             "--pg-url" => args.pg_url = value()?,
             "--redis-url" => args.redis_url = Some(value()?),
-            "--log-level" => args.log_level = value()?,
+            "--log-level" => args.log_level = Some(value()?),
             "--map-connections" => args.map_connections = value()?.parse()?,
             "--sse-subscribers" => args.sse_subscribers = list(&value()?)?,
             "--sse-rate" => args.sse_rate = value()?.parse()?,

@@ -25,8 +25,8 @@ impl Server {
     /// `bench-<random>`, and waits until it is ready.
     ///
     /// It runs as production does (config/production.toml): real stores,
-    /// JSON logs at `log_level` (production's is `info`: one line per
-    /// request), the default workers (one per core) and pools. Two things
+    /// JSON logs at `log_level`, or at the server's default level, which
+    /// is production's (one line per request), the default workers (one per core) and pools. Two things
     /// differ: identity is `trust` (the generator names its users in the
     /// body rather than signing a JWT per user), and the log goes to
     /// /dev/null (the api still formats and writes every line; no log
@@ -35,7 +35,7 @@ impl Server {
         binary: &Path,
         admin_url: &str,
         redis_url: &str,
-        log_level: &str,
+        log_level: Option<&str>,
         extra_env: &[(String, String)],
     ) -> anyhow::Result<Self> {
         let suffix = uuid::Uuid::new_v4().simple().to_string();
@@ -55,12 +55,14 @@ impl Server {
             .env("BOOKING__SERVER__HOST", "127.0.0.1")
             .env("BOOKING__SERVER__PORT", port.to_string())
             .env("BOOKING__LOG__FORMAT", "json")
-            .env("BOOKING__LOG__LEVEL", log_level)
             // Measures the service, not its rate limits (off by default
             // outside production; said explicitly so it stays so).
             .env("BOOKING__RATE_LIMITS__ENABLED", "false")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
+        if let Some(level) = log_level {
+            command.env("BOOKING__LOG__LEVEL", level);
+        }
         for (key, value) in extra_env {
             command.env(key, value);
         }

@@ -12,8 +12,11 @@ use crate::scenarios::{Scenario, ScenarioResult, LEVEL_SCENARIOS};
 /// How the server and stores were set up, for the record.
 pub fn setup(plan: &Plan, own_redis: bool) -> String {
     format!(
-        "Server: release build, postgres_redis storage, JSON logs at `{}`, trust identity, default workers and pools{}; Redis: {}.\n",
-        plan.log_level,
+        "Server: release build, postgres_redis storage, JSON logs at {}, trust identity, default workers and pools{}; Redis: {}.\n",
+        plan.log_level.as_ref().map_or_else(
+            || "the default level (config/default.toml)".to_owned(),
+            |level| format!("`{level}`")
+        ),
         if plan.server_env.is_empty() {
             String::new()
         } else {
