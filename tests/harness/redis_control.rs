@@ -17,8 +17,12 @@ pub fn url(port: u16) -> String {
 pub async fn query<T: FromRedisValue>(port: u16, cmd: &redis::Cmd) -> Result<T, String> {
     let attempt = async {
         let client = redis::Client::open(url(port)).map_err(|e| e.to_string())?;
+        // The client's own default (500 ms per reply) would cut a slow
+        // command (a save, a failover) short on a busy machine: the bound
+        // is COMMAND_TIMEOUT, below.
+        let config = redis::AsyncConnectionConfig::new().set_response_timeout(None);
         let mut connection = client
-            .get_multiplexed_async_connection()
+            .get_multiplexed_async_connection_with_config(&config)
             .await
             .map_err(|e| format!("connecting to {port}: {e}"))?;
         cmd.query_async::<T>(&mut connection)

@@ -18,7 +18,15 @@ async fn read_on(node: Node, key: &str) -> Option<String> {
 
 async fn set_replicated(master: Node, key: &str, value: &str) {
     let client = redis::Client::open(master.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    // WAIT blocks until the replica acknowledges, up to its own timeout:
+    // the client's default (500 ms) must not cut it short (it did, on a
+    // busy machine, just after the cluster formed).
+    let config =
+        redis::AsyncConnectionConfig::new().set_response_timeout(Some(Duration::from_secs(7)));
+    let mut connection = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .unwrap();
     let _: () = redis::cmd("SET")
         .arg(key)
         .arg(value)
@@ -27,7 +35,7 @@ async fn set_replicated(master: Node, key: &str, value: &str) {
         .unwrap();
     let replicas: i64 = redis::cmd("WAIT")
         .arg(1)
-        .arg(2000)
+        .arg(5000)
         .query_async(&mut connection)
         .await
         .unwrap();
