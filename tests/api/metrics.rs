@@ -95,6 +95,29 @@ on_both_stores! {
     }
 }
 
+// Series handles are kept per worker thread after their first use (see
+// metrics::kept): they must go on counting, not only appear. Counts only
+// grow, so this holds whatever other tests record meanwhile.
+on_both_stores! {
+    async fn series_keep_counting_after_their_first_request() {
+        let app = spawn_app().await;
+        let event = app.create_event(10).await;
+        let requests = "http_requests_total{method=\"GET\",route=\"/events/{eventId}\",status=\"2xx\"}";
+        let store = if STORES.with(|s| *s) == Stores::Memory { "memory" } else { "redis" };
+        let counts = format!("booking_store_call_duration_seconds_count{{store=\"{store}\",call=\"counts\",outcome=\"ok\"}}");
+        app.counts(event).await;
+        let before = scrape(&app).await;
+        for _ in 0..5 {
+            app.counts(event).await;
+        }
+        let after = scrape(&app).await;
+        for series in [requests, counts.as_str()] {
+            let (was, is) = (sample(&before, series).unwrap(), sample(&after, series).unwrap());
+            assert!(is >= was + 5.0, "{series}: {was} then {is}");
+        }
+    }
+}
+
 on_both_stores! {
     async fn labels_are_route_templates_whatever_the_path() {
         let app = spawn_app().await;

@@ -55,15 +55,7 @@ pub async fn middleware(
         } else {
             "other"
         };
-        thread_local! {
-            static OUTCOMES: Kept<Counter, 2> = RefCell::default();
-        }
-        kept(
-            &OUTCOMES,
-            [operation, outcome],
-            || metrics::counter!(OPERATIONS, "operation" => operation, "result" => outcome),
-        )
-        .increment(1);
+        outcomes(operation, outcome).increment(1);
     }
     result
 }
@@ -81,6 +73,18 @@ fn series(method: &'static str, route: &'static str, status: &'static str) -> (C
             metrics::histogram!(DURATION, &labels),
         )
     })
+}
+
+/// The outcome count of one operation and result.
+fn outcomes(operation: &'static str, outcome: &'static str) -> Counter {
+    thread_local! {
+        static OUTCOMES: Kept<Counter, 2> = RefCell::default();
+    }
+    kept(
+        &OUTCOMES,
+        [operation, outcome],
+        || metrics::counter!(OPERATIONS, "operation" => operation, "result" => outcome),
+    )
 }
 
 /// The route template, from the fixed list of what is served.

@@ -259,3 +259,37 @@ impl Default for Scrape {
         Self::new()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use super::{kept, Kept};
+
+    thread_local! {
+        static HANDLES: Kept<u32, 2> = RefCell::default();
+        static REGISTERED: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// The handle for `labels`, counting how often one was registered.
+    fn handle(labels: [&'static str; 2]) -> u32 {
+        kept(&HANDLES, labels, || {
+            REGISTERED.set(REGISTERED.get() + 1);
+            REGISTERED.get()
+        })
+    }
+
+    #[test]
+    fn a_series_is_registered_once_per_thread_and_labels() {
+        let first = handle(["GET", "2xx"]);
+        assert_eq!(handle(["GET", "2xx"]), first);
+        assert_eq!(REGISTERED.get(), 1);
+        let other = handle(["GET", "4xx"]);
+        assert_ne!(other, first);
+        // A label that is a prefix of another at the same address is
+        // another value: the length is part of the key.
+        let both: &'static str = "2xx";
+        assert_ne!(handle(["GET", &both[..1]]), first);
+        assert_eq!(REGISTERED.get(), 3);
+    }
+}

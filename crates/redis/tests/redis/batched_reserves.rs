@@ -195,17 +195,7 @@ async fn reserves_and_reads_waiting_on_a_frozen_server_fail_within_one_timeout()
             tokio::spawn(async move { store.counts(e, GRACE).await.map(|_| ()) })
         })
         .collect();
-    let answers = {
-        let mut answers = Vec::new();
-        for task in reserves {
-            answers.push(task.await.unwrap().map(|_| ()));
-        }
-        for task in reads {
-            answers.push(task.await.unwrap());
-        }
-        answers
-    };
-    for answer in answers {
+    let failed = |answer: Result<(), StoreError>| {
         assert!(
             matches!(
                 answer,
@@ -213,6 +203,12 @@ async fn reserves_and_reads_waiting_on_a_frozen_server_fail_within_one_timeout()
             ),
             "{answer:?}"
         );
+    };
+    for task in reserves {
+        failed(task.await.unwrap().map(|_| ()));
+    }
+    for task in reads {
+        failed(task.await.unwrap());
     }
     let took = started.elapsed();
     server.resume();
