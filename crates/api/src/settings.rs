@@ -161,8 +161,8 @@ pub struct RedisSettings {
     pub urls: Vec<Secret>,
     /// Prefixes every key, keeping deployments (and tests) apart.
     pub key_prefix: String,
-    /// Connections to the one server (`single` mode; a cluster keeps one
-    /// multiplexed connection per node).
+    /// Connections to the one server per worker thread (`single` mode; a
+    /// cluster keeps one multiplexed connection per node).
     pub pool_size: usize,
     /// An event's mirror expires once idle this long, and loads again from
     /// Postgres on its next use.

@@ -14,22 +14,24 @@
 //! first call. It is `Clone` and multiplexed, so there is no pool: a clone
 //! per call is two reference counts.
 //!
-//! On a single node a call takes a pooled multiplexed connection, hands it
-//! straight back and runs on a clone of it, so concurrent calls share a few
-//! connections and go out (and are read by Redis) together instead of a
-//! write each; one round trip per call either way.
+//! On a single node a call takes a multiplexed connection from its
+//! thread's pool, hands it straight back and runs on a clone of it, so
+//! concurrent calls share a few connections and go out (and are read by
+//! Redis) together instead of a write each; one round trip per call either
+//! way.
 
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use booking_domain::StoreError;
+use deadpool::managed::PoolError;
 use redis::aio::ConnectionLike;
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, Pipeline, RedisError, RedisFuture, ScriptInvocation, Value};
 
 use crate::errors::{self, STORE};
-use crate::pool::{self, Pool, TIMEOUT};
+use crate::pool::{Pools, TIMEOUT};
 
 /// How many times the cluster client retries one command (MOVED and ASK
 /// redirects, TRYAGAIN, reconnects after a node died), waiting 50-500 ms
@@ -48,13 +50,14 @@ const CLUSTER_CONNECT_ATTEMPTS: usize = 3;
 
 /// Where the store's Redis is.
 pub(crate) enum Backend {
-    Single(Pool),
+    /// Boxed: a thread-local table is several hundred bytes.
+    Single(Box<Pools>),
     Cluster(ClusterConnection),
 }
 
 impl Backend {
     pub fn single(url: &str, pool_size: usize) -> Result<Self, StoreError> {
-        pool::build(url, pool_size).map(Self::Single)
+        Pools::new(url, pool_size).map(|pools| Self::Single(Box::new(pools)))
     }
 
     /// A cluster client started from `seeds` (any live node will do; it
@@ -99,8 +102,15 @@ impl Backend {
     /// [`Self::failed`].
     pub async fn shared(&self) -> Result<Link, StoreError> {
         match self {
-            Self::Single(pool) => {
-                let conn = pool.get().await.map_err(errors::from_pool)?;
+            Self::Single(pools) => {
+                let conn = match pools.local()?.get().await {
+                    Ok(conn) => conn,
+                    // No connection could be made: the server is down, or
+                    // back as a new process, and either way the other
+                    // threads' idle connections are broken too.
+                    Err(PoolError::Backend(e)) => return Err(self.failed(e)),
+                    Err(e) => return Err(errors::from_pool(e)),
+                };
                 // Back to the pool at once: the clone keeps the link.
                 Ok(Link::Single((*conn).clone()))
             }
@@ -116,23 +126,24 @@ impl Backend {
     }
 
     /// Maps a call's error; a broken connection on a single node makes the
-    /// pool forget every idle connection, since the one that broke is back
+    /// pools forget every idle connection, since the one that broke is back
     /// among them (and a restarted server broke them all): the next calls
     /// connect afresh. The cluster client repairs its own.
     pub fn failed(&self, e: RedisError) -> StoreError {
-        if let Self::Single(pool) = self {
+        if let Self::Single(pools) = self {
             if errors::is_unavailable(&e) {
-                pool.retain(|_, _| false);
+                pools.forget_idle();
             }
         }
         errors::from_redis(e)
     }
 
-    /// The single-node pool's size and idle connections; `None` on a
-    /// cluster (it keeps one multiplexed connection per node, no pool).
+    /// The single-node pools' size and idle connections, all threads'
+    /// added up; `None` on a cluster (it keeps one multiplexed connection
+    /// per node, no pool).
     pub fn pool_status(&self) -> Option<deadpool_redis::Status> {
         match self {
-            Self::Single(pool) => Some(pool.status()),
+            Self::Single(pools) => Some(pools.status()),
             Self::Cluster(_) => None,
         }
     }
@@ -141,7 +152,7 @@ impl Backend {
 impl std::fmt::Debug for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Single(pool) => f.debug_tuple("Single").field(&pool.status()).finish(),
+            Self::Single(pools) => f.debug_tuple("Single").field(&pools.status()).finish(),
             // The URLs may carry a password: not printed.
             Self::Cluster(_) => f.write_str("Cluster"),
         }

@@ -1,4 +1,13 @@
-//! The connection pool: deadpool over redis-rs multiplexed connections.
+//! The connection pools: deadpool over redis-rs multiplexed connections,
+//! one pool per thread that calls.
+//!
+//! A multiplexed connection has a task of its own that writes and reads
+//! the socket, on the runtime of the thread that opened it, and each actix
+//! worker is a runtime on a thread of its own. A call from one worker on a
+//! connection another worker opened wakes that worker to send it, and is
+//! woken from there for the reply: two cross-thread wake-ups, each a
+//! syscall and often a context switch, per call. With a pool per thread
+//! every call's connection is driven where the call runs.
 //!
 //! deadpool-redis' own pool pings every connection it hands out, which
 //! would double the round trips of a reserve. This pool creates connections
@@ -11,9 +20,10 @@ use std::time::Duration;
 
 use booking_domain::StoreError;
 use deadpool::managed::{self, Metrics, RecycleResult};
-use deadpool::Runtime;
+use deadpool::{Runtime, Status};
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, RedisError};
+use redis::{AsyncConnectionConfig, ConnectionInfo, IntoConnectionInfo, RedisError};
+use thread_local::ThreadLocal;
 
 use crate::errors::STORE;
 
@@ -50,19 +60,72 @@ impl managed::Manager for Manager {
     }
 }
 
-/// Builds the pool without connecting: connections are made on first use.
-pub(crate) fn build(url: &str, size: usize) -> Result<Pool, StoreError> {
-    if size == 0 {
-        return Err(StoreError::internal(
-            STORE,
-            "the Redis pool size must be at least 1",
-        ));
+/// A pool for each thread that calls, of up to `size` connections each;
+/// see the module doc. Connections are made on first use.
+pub(crate) struct Pools {
+    server: ConnectionInfo,
+    size: usize,
+    pools: ThreadLocal<Pool>,
+}
+
+impl Pools {
+    pub fn new(url: &str, size: usize) -> Result<Self, StoreError> {
+        if size == 0 {
+            return Err(StoreError::internal(
+                STORE,
+                "the Redis pool size must be at least 1",
+            ));
+        }
+        // A malformed URL is a configuration mistake, not an outage: it
+        // fails here, at start, not on the first call.
+        let server = url
+            .into_connection_info()
+            .map_err(|e| StoreError::internal(STORE, e))?;
+        Ok(Self {
+            server,
+            size,
+            pools: ThreadLocal::new(),
+        })
     }
+
+    /// This thread's pool.
+    pub fn local(&self) -> Result<&Pool, StoreError> {
+        self.pools
+            .get_or_try(|| build(self.server.clone(), self.size))
+    }
+
+    /// Forgets every idle connection of every thread's pool: after a
+    /// restart of the server they are all broken.
+    pub fn forget_idle(&self) {
+        for pool in self.pools.iter() {
+            pool.retain(|_, _| false);
+        }
+    }
+
+    /// All threads' pools added up.
+    pub fn status(&self) -> Status {
+        self.pools.iter().map(Pool::status).fold(
+            Status {
+                max_size: 0,
+                size: 0,
+                available: 0,
+                waiting: 0,
+            },
+            |sum, one| Status {
+                max_size: sum.max_size + one.max_size,
+                size: sum.size + one.size,
+                available: sum.available + one.available,
+                waiting: sum.waiting + one.waiting,
+            },
+        )
+    }
+}
+
+fn build(server: ConnectionInfo, size: usize) -> Result<Pool, StoreError> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(TIMEOUT))
         .set_response_timeout(Some(TIMEOUT));
-    // A malformed URL is a configuration mistake, not an outage.
-    let manager = deadpool_redis::Manager::new_with_config(url, config)
+    let manager = deadpool_redis::Manager::new_with_config(server, config)
         .map_err(|e| StoreError::internal(STORE, e))?;
     Pool::builder(Manager(manager))
         .max_size(size)

@@ -155,6 +155,16 @@ pub async fn the_hold_limit_counts_only_the_users_unexpired_holds(store: &dyn Ho
     );
     // Another user has a limit of their own.
     reserved(store, limited("bob", &[4, 5, 6], LONG)).await;
+    // More seats at once than the limit: refused, and counted for nothing.
+    assert_eq!(
+        reserve(store, &limited("carol", &[8, 9, 10, 11], LONG)).await,
+        ReserveOutcome::HoldLimit { held: 0 }
+    );
+    reserved(store, limited("carol", &[8, 9, 10], LONG)).await;
+    assert_eq!(
+        reserve(store, &limited("carol", &[11], LONG)).await,
+        ReserveOutcome::HoldLimit { held: 3 }
+    );
     // Seats taken by someone else are reported before the limit.
     assert!(matches!(
         reserve(store, &limited("alice", &[5], LONG)).await,

@@ -52,14 +52,17 @@ local function again(id, user, kind)
 end
 
 local function reserve(id, user, ttl, max, kind, asked)
-  local seats, run
+  -- The seats as strings, for commands; best available's also as numbers
+  -- (`picked`), for the reply.
+  local seats, picked, run
   if kind == 's' then
     seats = {}
     local taken = { 'taken' }
     for seat in string.gmatch(asked, '%d+') do
       seats[#seats + 1] = seat
       -- Beyond the event GETRANGE answers '': taken, never free.
-      if redis.call('GETRANGE', STATE, seat - 1, seat - 1) ~= '0' then
+      local at = int(seat - 1)
+      if redis.call('GETRANGE', STATE, at, at) ~= '0' then
         taken[#taken + 1] = seat
       end
     end
@@ -71,24 +74,31 @@ local function reserve(id, user, ttl, max, kind, asked)
     if retried then
       return retried
     end
-    seats, run = best(tonumber(asked))
-    if not seats then
+    picked, run = best(tonumber(asked))
+    if not picked then
       return { 'taken' }
+    end
+    seats = {}
+    for i, seat in ipairs(picked) do
+      seats[i] = int(seat)
     end
   end
 
   local k = #seats
-  local held = tonumber(redis.call('HGET', USERS, user)) or 0
+  -- Counted first and taken back if over: a hold within the limit, the
+  -- usual case, costs one command on the user's count instead of two.
+  local held = redis.call('HINCRBY', USERS, user, int(k)) - k
   if held + k > max then
+    user_lost(user, k)
     return { 'limit', held }
   end
 
   local expiry = now + ttl
   if run then
-    redis.call('SETRANGE', STATE, run - 1, string.rep('1', k))
+    redis.call('SETRANGE', STATE, int(run - 1), string.rep('1', k))
   else
     for i = 1, k do
-      redis.call('SETRANGE', STATE, seats[i] - 1, '1')
+      redis.call('SETRANGE', STATE, int(seats[i] - 1), '1')
     end
   end
   local owned = {}
@@ -99,8 +109,7 @@ local function reserve(id, user, ttl, max, kind, asked)
   redis.call('HSET', OWNERS, unpack(owned))
   redis.call('HSET', HOLDS, id, hold_record({ user = user, created = now, expiry = expiry,
                                               since = '', seats = table.concat(seats, ',') }))
-  redis.call('ZADD', EXP, expiry, id)
-  redis.call('HINCRBY', USERS, user, k)
+  redis.call('ZADD', EXP, int(expiry), id)
   record(now, seats, 'held', m[6])
 
   if kind == 's' then
@@ -108,7 +117,7 @@ local function reserve(id, user, ttl, max, kind, asked)
   end
   local reply = { 'held', now, expiry }
   for i = 1, k do
-    reply[i + 3] = seats[i]
+    reply[i + 3] = picked[i]
   end
   return reply
 end

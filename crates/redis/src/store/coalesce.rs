@@ -8,8 +8,14 @@
 //! call of its own would give (a write that finished before the read
 //! arrived is in it). A read that finds an older call in flight waits it
 //! out and then joins, or starts, the next one. Under load that is one
-//! call per event per round trip, whatever the number of readers; a read
-//! alone costs what it did.
+//! call per event per round trip and worker thread, whatever the number of
+//! readers; a read alone costs what it did.
+//!
+//! Each thread keeps its own calls: a read joins only a call made on its
+//! thread, on that thread's connection (`pool.rs`), so neither the call
+//! nor its answer wakes another worker (a wake-up across threads is a
+//! syscall and often a context switch, more than the read's share of the
+//! call saves).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,6 +23,7 @@ use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use booking_domain::StoreError;
+use thread_local::ThreadLocal;
 use tokio::sync::watch;
 
 use crate::errors;
@@ -25,8 +32,9 @@ use crate::errors;
 /// `Clone`: readers get a copy of its kind, with the original as source).
 type Answer<V> = Option<Result<V, Arc<StoreError>>>;
 
-pub(crate) struct Coalesced<K, V> {
-    state: Mutex<State<K, V>>,
+pub(crate) struct Coalesced<K: Send, V: Send + Sync> {
+    /// Each thread's calls; see the module doc.
+    states: ThreadLocal<Mutex<State<K, V>>>,
 }
 
 struct State<K, V> {
@@ -46,14 +54,22 @@ enum Step<V> {
     WaitOut(watch::Receiver<Answer<V>>),
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Coalesced<K, V> {
+impl<K: Hash + Eq + Clone + Send, V: Clone + Send + Sync> Coalesced<K, V> {
     pub fn new() -> Self {
         Self {
-            state: Mutex::new(State::<K, V> {
+            states: ThreadLocal::new(),
+        }
+    }
+
+    /// This thread's calls. A read keeps the one it started on to the end,
+    /// should its future move to another thread meanwhile.
+    fn local(&self) -> &Mutex<State<K, V>> {
+        self.states.get_or(|| {
+            Mutex::new(State {
                 started: 0,
                 flights: HashMap::new(),
-            }),
-        }
+            })
+        })
     }
 
     /// `call`'s answer for `key`, or the answer of a call for the same key
@@ -63,13 +79,14 @@ impl<K: Hash + Eq + Clone, V: Clone> Coalesced<K, V> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, StoreError>>,
     {
-        let arrived = self.lock().started;
+        let state = self.local();
+        let arrived = lock(state).started;
         let mut call = Some(call);
         loop {
-            match self.step(&key, arrived) {
+            match step(state, &key, arrived) {
                 Step::Lead(answer, number) => {
                     let flight = Landing {
-                        owner: self,
+                        state,
                         key: &key,
                         number,
                     };
@@ -112,40 +129,40 @@ impl<K: Hash + Eq + Clone, V: Clone> Coalesced<K, V> {
             }
         }
     }
+}
 
-    fn step(&self, key: &K, arrived: u64) -> Step<V> {
-        let mut state = self.lock();
-        match state.flights.get(key) {
-            Some(flight) if flight.number > arrived => Step::Join(flight.answer.clone()),
-            Some(flight) => Step::WaitOut(flight.answer.clone()),
-            None => {
-                state.started += 1;
-                let number = state.started;
-                let (send, answer) = watch::channel(None);
-                state.flights.insert(key.clone(), Flight { number, answer });
-                Step::Lead(send, number)
-            }
+fn step<K: Hash + Eq + Clone, V>(state: &Mutex<State<K, V>>, key: &K, arrived: u64) -> Step<V> {
+    let mut state = lock(state);
+    match state.flights.get(key) {
+        Some(flight) if flight.number > arrived => Step::Join(flight.answer.clone()),
+        Some(flight) => Step::WaitOut(flight.answer.clone()),
+        None => {
+            state.started += 1;
+            let number = state.started;
+            let (send, answer) = watch::channel(None);
+            state.flights.insert(key.clone(), Flight { number, answer });
+            Step::Lead(send, number)
         }
     }
+}
 
-    fn lock(&self) -> MutexGuard<'_, State<K, V>> {
-        // The map is consistent between statements: a panic elsewhere
-        // leaves nothing half-done in it.
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
+fn lock<K, V>(state: &Mutex<State<K, V>>) -> MutexGuard<'_, State<K, V>> {
+    // The map is consistent between statements: a panic elsewhere leaves
+    // nothing half-done in it.
+    state.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Takes a call's flight off the map when the call ends or its reader
 /// gives up (the future dropped), so the next read starts a fresh one.
-struct Landing<'a, K: Hash + Eq + Clone, V: Clone> {
-    owner: &'a Coalesced<K, V>,
+struct Landing<'a, K: Hash + Eq, V> {
+    state: &'a Mutex<State<K, V>>,
     key: &'a K,
     number: u64,
 }
 
-impl<K: Hash + Eq + Clone, V: Clone> Drop for Landing<'_, K, V> {
+impl<K: Hash + Eq, V> Drop for Landing<'_, K, V> {
     fn drop(&mut self) {
-        let mut state = self.owner.lock();
+        let mut state = lock(self.state);
         if state
             .flights
             .get(self.key)
@@ -279,6 +296,6 @@ mod tests {
             .expect("the waiting read moved on")
             .unwrap();
         assert_eq!(answer.unwrap(), 7);
-        assert!(reads.lock().flights.is_empty());
+        assert!(lock(reads.local()).flights.is_empty());
     }
 }

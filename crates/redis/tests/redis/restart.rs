@@ -53,3 +53,52 @@ async fn after_a_restart_the_store_recovers_and_reports_the_lost_mirror() {
         Mirror::Ready(ReserveOutcome::Held(_))
     ));
 }
+
+/// Each thread calls on connections of its own (an actix worker is a
+/// runtime on a thread of its own), and a restart noticed on one thread
+/// drops every thread's idle connections, so a call on another thread
+/// does not fail on one more broken connection.
+#[test]
+fn threads_keep_connections_of_their_own_and_a_restart_seen_by_one_drops_all() {
+    let mut server = PrivateRedis::start(&[]);
+    let store = RedisHoldStore::connect(&server.url(), "booking", 2).unwrap();
+    let e = event(1);
+    let steps = std::sync::Barrier::new(3);
+    let call = |runtime: &tokio::runtime::Runtime| {
+        runtime.block_on(store.counts(e, Duration::from_secs(1)))
+    };
+    let worker = |first_after_restart: bool| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        assert!(call(&runtime).is_ok());
+        steps.wait(); // both connected
+        steps.wait(); // the server restarted
+        if first_after_restart {
+            let broken = call(&runtime);
+            assert!(
+                matches!(broken, Err(StoreError::Unavailable { .. })),
+                "{broken:?}"
+            );
+        }
+        steps.wait(); // the first thread has met the restart
+        if !first_after_restart {
+            let fresh = call(&runtime);
+            assert!(fresh.is_ok(), "{fresh:?}");
+        }
+    };
+    std::thread::scope(|scope| {
+        let threads = [scope.spawn(|| worker(true)), scope.spawn(|| worker(false))];
+        steps.wait();
+        let pools = store.pool_status().expect("a single server has pools");
+        assert_eq!((pools.size, pools.max_size), (2, 4));
+        server.stop();
+        server.restart();
+        steps.wait();
+        steps.wait();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+    });
+}

@@ -40,7 +40,7 @@ end
 
 -- The state from seat `from` on, `len` seats at most.
 local function window(from, len)
-  return redis.call('GETRANGE', STATE, from - 1, from + len - 2)
+  return redis.call('GETRANGE', STATE, int(from - 1), int(from + len - 2))
 end
 
 -- The first available seat at or after `from`, or nil.
@@ -71,7 +71,7 @@ local function best(k)
     return nil
   end
   if start ~= tonumber(m[2]) then
-    redis.call('HSET', META, 'lo', start)
+    redis.call('HSET', META, 'lo', int(start))
   end
   if k == 1 then
     return { start }, start

@@ -26,7 +26,7 @@ local function record(now, seats, state, w)
   -- Each hash keeps its placeholder member.
   redis.call('XADD', FEED, 'MAXLEN', '~', FEED_KEEP, '*',
              's', table.concat(numbers, ','), 't', state,
-             'b', redis.call('HLEN', BOOKED) - 1, 'h', redis.call('HLEN', OWNERS) - 1)
+             'b', int(redis.call('HLEN', BOOKED) - 1), 'h', int(redis.call('HLEN', OWNERS) - 1))
 end
 
 -- Starts a new epoch: an empty feed, kept in being with the mirror's TTL

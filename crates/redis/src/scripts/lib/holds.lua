@@ -40,7 +40,7 @@ end
 -- its record. One O(log n) read when nothing expired, so every script that
 -- reads or writes seat state calls it first and answers exactly.
 local function purge(now)
-  local expired = redis.call('ZRANGEBYSCORE', EXP, '-inf', now)
+  local expired = redis.call('ZRANGEBYSCORE', EXP, '-inf', int(now))
   if #expired == 0 then
     return
   end
