@@ -102,22 +102,24 @@ impl Pools {
         }
     }
 
-    /// All threads' pools added up.
+    /// All threads' pools added up. Before any thread has called there is
+    /// no pool yet, and the bound is one pool's.
     pub fn status(&self) -> Status {
-        self.pools.iter().map(Pool::status).fold(
-            Status {
-                max_size: 0,
-                size: 0,
-                available: 0,
-                waiting: 0,
-            },
-            |sum, one| Status {
-                max_size: sum.max_size + one.max_size,
-                size: sum.size + one.size,
-                available: sum.available + one.available,
-                waiting: sum.waiting + one.waiting,
-            },
-        )
+        let mut sum = Status {
+            max_size: 0,
+            size: 0,
+            available: 0,
+            waiting: 0,
+        };
+        let mut pools = 0;
+        for one in self.pools.iter().map(Pool::status) {
+            pools += 1;
+            sum.size += one.size;
+            sum.available += one.available;
+            sum.waiting += one.waiting;
+        }
+        sum.max_size = self.size * pools.max(1);
+        sum
     }
 }
 
