@@ -65,9 +65,11 @@ pub struct RedisHoldStore {
     prefix: KeyPrefix,
     scripts: Scripts,
     options: RedisOptions,
-    /// Counts reads of one event (and staleness bound) in flight together.
+    /// Counts reads of one event (and staleness bound) in flight together
+    /// on one thread: a small answer (see `coalesce.rs`).
     counts_reads: Coalesced<(EventId, u64), Mirror<SeatCounts>>,
-    /// Seat map reads of one event in flight together.
+    /// Seat map reads of one event in flight together on any thread: a
+    /// large answer.
     map_reads: Coalesced<EventId, Mirror<SeatMap>>,
     /// Reserves of one event waiting together go in one call.
     reserves: ReserveLanes,
@@ -151,8 +153,8 @@ impl RedisHoldStore {
             prefix,
             scripts,
             options,
-            counts_reads: Coalesced::new(),
-            map_reads: Coalesced::new(),
+            counts_reads: Coalesced::per_thread(),
+            map_reads: Coalesced::across_threads(),
         })
     }
 

@@ -8,14 +8,18 @@
 //! call of its own would give (a write that finished before the read
 //! arrived is in it). A read that finds an older call in flight waits it
 //! out and then joins, or starts, the next one. Under load that is one
-//! call per event per round trip and worker thread, whatever the number of
-//! readers; a read alone costs what it did.
+//! call per event per round trip, whatever the number of readers; a read
+//! alone costs what it did.
 //!
-//! Each thread keeps its own calls: a read joins only a call made on its
+//! Where the answer is small (an event's counts) each thread keeps its own
+//! calls ([`Coalesced::per_thread`]): a read joins only a call made on its
 //! thread, on that thread's connection (`pool.rs`), so neither the call
-//! nor its answer wakes another worker (a wake-up across threads is a
-//! syscall and often a context switch, more than the read's share of the
-//! call saves).
+//! nor its answer wakes another worker. A wake-up across threads is a
+//! syscall and often a context switch, more than such a read's share of
+//! the call saves. Where the answer is large (a seat map, 100 KB of seat
+//! states for a big event) the call costs Redis far more than a wake-up
+//! costs the api, and one call serves every thread
+//! ([`Coalesced::across_threads`]). Measured in docs/PERFORMANCE.md.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -33,14 +37,25 @@ use crate::errors;
 type Answer<V> = Option<Result<V, Arc<StoreError>>>;
 
 pub(crate) struct Coalesced<K: Send, V: Send + Sync> {
-    /// Each thread's calls; see the module doc.
-    states: ThreadLocal<Mutex<State<K, V>>>,
+    /// The calls of every thread, when they are shared; see the module doc.
+    shared: Option<Mutex<State<K, V>>>,
+    /// Each thread's calls otherwise.
+    each: ThreadLocal<Mutex<State<K, V>>>,
 }
 
 struct State<K, V> {
     /// Calls started so far: numbers a call, and marks a read's arrival.
     started: u64,
     flights: HashMap<K, Flight<V>>,
+}
+
+impl<K, V> State<K, V> {
+    fn empty() -> Mutex<Self> {
+        Mutex::new(Self {
+            started: 0,
+            flights: HashMap::new(),
+        })
+    }
 }
 
 struct Flight<V> {
@@ -55,21 +70,30 @@ enum Step<V> {
 }
 
 impl<K: Hash + Eq + Clone + Send, V: Clone + Send + Sync> Coalesced<K, V> {
-    pub fn new() -> Self {
+    /// Reads share calls made on their own thread only.
+    pub fn per_thread() -> Self {
         Self {
-            states: ThreadLocal::new(),
+            shared: None,
+            each: ThreadLocal::new(),
         }
     }
 
-    /// This thread's calls. A read keeps the one it started on to the end,
-    /// should its future move to another thread meanwhile.
+    /// Reads share calls whichever thread made them.
+    pub fn across_threads() -> Self {
+        Self {
+            shared: Some(State::empty()),
+            each: ThreadLocal::new(),
+        }
+    }
+
+    /// The calls this thread's reads may join. A read keeps the table it
+    /// started with to the end, should its future move to another thread
+    /// meanwhile.
     fn local(&self) -> &Mutex<State<K, V>> {
-        self.states.get_or(|| {
-            Mutex::new(State {
-                started: 0,
-                flights: HashMap::new(),
-            })
-        })
+        match &self.shared {
+            Some(shared) => shared,
+            None => self.each.get_or(State::empty),
+        }
     }
 
     /// `call`'s answer for `key`, or the answer of a call for the same key
@@ -182,6 +206,11 @@ mod tests {
 
     use super::*;
 
+    /// Within one thread the two kinds behave alike: every case runs on
+    /// both.
+    const KINDS: [fn() -> Coalesced<u32, u32>; 2] =
+        [Coalesced::per_thread, Coalesced::across_threads];
+
     fn unavailable() -> StoreError {
         StoreError::Unavailable {
             store: "redis",
@@ -191,7 +220,15 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn reads_that_arrive_during_a_call_share_the_next_one() {
-        let reads: Arc<Coalesced<u32, u32>> = Arc::new(Coalesced::new());
+        for make in KINDS {
+            reads_that_arrive_during_a_call_share_the_next_one_with(make).await;
+        }
+    }
+
+    async fn reads_that_arrive_during_a_call_share_the_next_one_with(
+        make: fn() -> Coalesced<u32, u32>,
+    ) {
+        let reads: Arc<Coalesced<u32, u32>> = Arc::new(make());
         let calls = Arc::new(AtomicU32::new(0));
         let (release_first, first_released) = oneshot::channel::<()>();
 
@@ -239,7 +276,13 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn keys_do_not_share_calls() {
-        let reads: Coalesced<u32, u32> = Coalesced::new();
+        for make in KINDS {
+            keys_do_not_share_calls_with(make).await;
+        }
+    }
+
+    async fn keys_do_not_share_calls_with(make: fn() -> Coalesced<u32, u32>) {
+        let reads: Coalesced<u32, u32> = make();
         let calls = AtomicU32::new(0);
         let call = |value| {
             let calls = &calls;
@@ -256,7 +299,15 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn an_error_reaches_every_reader_of_the_call_with_its_kind() {
-        let reads: Coalesced<u32, u32> = Coalesced::new();
+        for make in KINDS {
+            an_error_reaches_every_reader_of_the_call_with_its_kind_with(make).await;
+        }
+    }
+
+    async fn an_error_reaches_every_reader_of_the_call_with_its_kind_with(
+        make: fn() -> Coalesced<u32, u32>,
+    ) {
+        let reads: Coalesced<u32, u32> = make();
         let call = || async {
             tokio::task::yield_now().await;
             Err(unavailable())
@@ -272,7 +323,15 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_reader_dropped_mid_call_leaves_the_others_to_call_again() {
-        let reads: Arc<Coalesced<u32, u32>> = Arc::new(Coalesced::new());
+        for make in KINDS {
+            a_reader_dropped_mid_call_leaves_the_others_to_call_again_with(make).await;
+        }
+    }
+
+    async fn a_reader_dropped_mid_call_leaves_the_others_to_call_again_with(
+        make: fn() -> Coalesced<u32, u32>,
+    ) {
+        let reads: Arc<Coalesced<u32, u32>> = Arc::new(make());
         let never = tokio::spawn({
             let reads = reads.clone();
             async move {
@@ -297,5 +356,43 @@ mod tests {
             .unwrap();
         assert_eq!(answer.unwrap(), 7);
         assert!(lock(reads.local()).flights.is_empty());
+    }
+
+    /// What sets the kinds apart: a read on another thread than a call in
+    /// flight leads a call of its own at once, or waits that call out.
+    #[test]
+    fn a_read_waits_out_another_threads_call_only_when_calls_are_shared() {
+        let runtime = || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+        };
+        for (make, shared) in KINDS.into_iter().zip([false, true]) {
+            let reads = make();
+            let (release, released) = oneshot::channel::<()>();
+            let (sent, in_flight) = std::sync::mpsc::channel::<()>();
+            std::thread::scope(|scope| {
+                let first = scope.spawn(|| {
+                    runtime().block_on(reads.read(1, || async move {
+                        sent.send(()).unwrap();
+                        released.await.ok();
+                        Ok(10)
+                    }))
+                });
+                in_flight.recv().unwrap();
+                let other = runtime().block_on(async {
+                    let read = reads.read(1, || async { Ok(20) });
+                    tokio::time::timeout(Duration::from_millis(300), read).await
+                });
+                if shared {
+                    assert!(other.is_err(), "waited for the call in flight");
+                } else {
+                    assert_eq!(other.unwrap().unwrap(), 20);
+                }
+                release.send(()).unwrap();
+                assert_eq!(first.join().unwrap().unwrap(), 10);
+            });
+        }
     }
 }
