@@ -18,9 +18,10 @@ local function clock()
 end
 
 -- A whole number as redis.call's argument. Redis 7.0 prints a Lua number
--- argument with "%.17g", which takes glibc's multi-precision path: on the
--- reserve path, a few of those per request were about a twentieth of
--- Redis's time. '%d' is the integer path.
+-- argument with "%.17g", glibc's multi-precision path for doubles; '%d'
+-- prints the same digits by the integer path. Used where a script's
+-- per-request commands take numbers (docs/PERFORMANCE.md, "second
+-- machine").
 local function int(n)
   return string.format('%d', n)
 end
