@@ -135,6 +135,8 @@ on_both_stores! {
         app.reserve(id, "alice", &["S3", "S4"])
             .await
             .assert_error(429, "HOLD_LIMIT");
+        // The refused reserve counts for nothing: one more seat still fits.
+        app.hold(id, "alice", &["S3"]).await;
     }
 }
 

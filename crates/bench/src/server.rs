@@ -27,10 +27,10 @@ impl Server {
     /// It runs as production does (config/production.toml): real stores,
     /// JSON logs at `log_level`, or else at the server's default level,
     /// which is production's (one line per request), the default workers
-    /// (one per core) and pools. Two things differ: identity is `trust` (the generator names its users in the
-    /// body rather than signing a JWT per user), and the log goes to
-    /// /dev/null (the api still formats and writes every line; no log
-    /// shipper reads it).
+    /// (one per core) and pools. Two things differ: identity is `trust`
+    /// (the generator names its users in the body rather than signing a
+    /// JWT per user), and the log goes to /dev/null (the api still formats
+    /// and writes every line; no log shipper reads it).
     pub async fn start(
         binary: &Path,
         admin_url: &str,

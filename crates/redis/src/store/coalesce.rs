@@ -36,14 +36,16 @@ use crate::errors;
 /// `Clone`: readers get a copy of its kind, with the original as source).
 type Answer<V> = Option<Result<V, Arc<StoreError>>>;
 
-pub(crate) struct Coalesced<K: Send, V: Send + Sync> {
-    /// The calls of every thread, when they are shared; see the module doc.
-    shared: Option<Mutex<State<K, V>>>,
-    /// Each thread's calls otherwise.
-    each: ThreadLocal<Mutex<State<K, V>>>,
+/// Which calls a read may join; see the module doc.
+pub(crate) enum Coalesced<K: Send, V: Send + Sync> {
+    /// Those made on its own thread: a table per thread (boxed: a
+    /// thread-local table is several hundred bytes).
+    PerThread(Box<ThreadLocal<Mutex<State<K, V>>>>),
+    /// Those made on any thread: one table.
+    AcrossThreads(Mutex<State<K, V>>),
 }
 
-struct State<K, V> {
+pub(crate) struct State<K, V> {
     /// Calls started so far: numbers a call, and marks a read's arrival.
     started: u64,
     flights: HashMap<K, Flight<V>>,
@@ -72,27 +74,21 @@ enum Step<V> {
 impl<K: Hash + Eq + Clone + Send, V: Clone + Send + Sync> Coalesced<K, V> {
     /// Reads share calls made on their own thread only.
     pub fn per_thread() -> Self {
-        Self {
-            shared: None,
-            each: ThreadLocal::new(),
-        }
+        Self::PerThread(Box::default())
     }
 
     /// Reads share calls whichever thread made them.
     pub fn across_threads() -> Self {
-        Self {
-            shared: Some(State::empty()),
-            each: ThreadLocal::new(),
-        }
+        Self::AcrossThreads(State::empty())
     }
 
     /// The calls this thread's reads may join. A read keeps the table it
     /// started with to the end, should its future move to another thread
     /// meanwhile.
     fn local(&self) -> &Mutex<State<K, V>> {
-        match &self.shared {
-            Some(shared) => shared,
-            None => self.each.get_or(State::empty),
+        match self {
+            Self::PerThread(tables) => tables.get_or(State::empty),
+            Self::AcrossThreads(table) => table,
         }
     }
 
