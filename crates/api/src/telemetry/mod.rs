@@ -9,6 +9,9 @@ mod batch;
 mod json;
 
 pub use batch::{batch_writer, BatchWriter, FlushGuard};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter};
 
 use crate::settings::{LogFormat, LogSettings};
@@ -16,21 +19,37 @@ use crate::settings::{LogFormat, LogSettings};
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 /// Keep the guard until exit: dropping it flushes the lines still queued.
 pub fn init(settings: &LogSettings) -> FlushGuard {
-    let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (targets, env) = filter(&settings.level);
     let (writer, guard) = batch_writer(std::io::stdout());
-    let builder = fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(writer);
+    let stack = tracing_subscriber::registry().with(targets).with(env);
+    let layer = || fmt::layer().with_target(false).with_writer(writer);
     let _ = match settings.format {
         // The current span (the request's id, method and path, or a use
         // case's fields) is on every line; the list of enclosing spans
         // would repeat it at a cost per line.
-        LogFormat::Json => builder
-            .fmt_fields(json::JsonFields)
-            .event_format(json::JsonLines)
+        LogFormat::Json => stack
+            .with(
+                layer()
+                    .fmt_fields(json::JsonFields)
+                    .event_format(json::JsonLines),
+            )
             .try_init(),
-        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Pretty => stack.with(layer()).try_init(),
     };
     guard
+}
+
+/// Levels by target (`info,booking_domain=warn`, what ships) are kept by
+/// `Targets`, decided once per call site. `EnvFilter` is used only for
+/// what `Targets` cannot say (directives on spans or fields): it looks
+/// every span up, under a lock both workers share, each time a request's
+/// span is entered or left (docs/PERFORMANCE.md, "third session").
+fn filter(level: &str) -> (Option<Targets>, Option<EnvFilter>) {
+    match level.parse::<Targets>() {
+        Ok(targets) => (Some(targets), None),
+        Err(_) => (
+            None,
+            Some(EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"))),
+        ),
+    }
 }
