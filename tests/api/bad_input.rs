@@ -43,11 +43,29 @@ on_both_stores! {
                 .await
                 .assert_error(400, "INVALID_JSON");
         }
-        for wrong in ["[]", "42", "\"text\"", "null"] {
+        // JSON, but not an object: the body is refused as a whole, not as
+        // a field of a type it never reached.
+        for wrong in ["[]", "42", "\"text\"", "null", " [{}]"] {
             app.send_raw("POST", &reserve, wrong)
                 .await
-                .assert_error(400, "VALIDATION_ERROR");
+                .assert_error(400, "INVALID_JSON");
+            app.send_raw("POST", "/events", wrong)
+                .await
+                .assert_error(400, "INVALID_JSON");
         }
+        // A nested value of the wrong kind is named as the client knows
+        // it, not by the server's type names.
+        let rows = app
+            .send(
+                "POST",
+                "/events",
+                crate::helpers::As::Nobody,
+                Some(json!({"name": "Gig", "date": "2030-01-01T20:00:00Z", "location": "Club", "rows": [null]})),
+            )
+            .await;
+        rows.assert_error(400, "VALIDATION_ERROR");
+        let message = rows.body["error"].as_str().unwrap();
+        assert!(!message.contains("struct"), "{message}");
     }
 }
 

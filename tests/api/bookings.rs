@@ -77,3 +77,17 @@ on_both_stores! {
             .assert_error(400, "INVALID_ID");
     }
 }
+
+on_both_stores! {
+    async fn a_confirm_retried_after_its_booking_was_cancelled_is_410() {
+        let app = spawn_app().await;
+        let event = app.create_event(5).await;
+        let booking = app.book(event, "alice", &["S1"]).await;
+        assert_eq!(app.cancel(&booking, As::Header("alice")).await.status, 200);
+        app.confirm(event, "alice", &booking)
+            .await
+            .assert_error(410, "HOLD_EXPIRED");
+        // Nothing was booked again: the seat is still on sale.
+        assert_eq!(app.reserve(event, "bob", &["S1"]).await.status, 201);
+    }
+}

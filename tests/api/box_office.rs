@@ -318,8 +318,10 @@ on_both_stores! {
         assert_eq!(app.cancel(&made[1], As::Header("alice")).await.status, 200);
 
         let mut listed = Vec::new();
+        let mut pages = 0;
         let mut path = "/users/me/bookings?limit=2".to_owned();
         for _ in 0..5 {
+            pages += 1;
             let page = app.send("GET", &path, As::Header("alice"), None).await;
             assert_eq!(page.status, 200, "{:?}", page.body);
             let items = page.body["bookings"].as_array().unwrap().clone();
@@ -330,6 +332,7 @@ on_both_stores! {
                 None => break,
             }
         }
+        assert_eq!(pages, 3, "five bookings, two a page");
         let ids: Vec<&str> = listed.iter().map(|b| b["bookingGroupId"].as_str().unwrap()).collect();
         let newest_first: Vec<&str> = made.iter().rev().map(String::as_str).collect();
         assert_eq!(ids, newest_first);
@@ -344,6 +347,10 @@ on_both_stores! {
         let all = app.send("GET", "/users/me/bookings", As::Header("alice"), None).await;
         assert_eq!(all.body["bookings"].as_array().unwrap().len(), 5);
         assert!(all.body["nextCursor"].is_null());
+        // A full page is the last when nothing follows it.
+        let exact = app.send("GET", "/users/me/bookings?limit=5", As::Header("alice"), None).await;
+        assert_eq!(exact.body["bookings"].as_array().unwrap().len(), 5);
+        assert!(exact.body["nextCursor"].is_null(), "{:?}", exact.body);
         app.send("GET", "/users/me/bookings", As::Nobody, None).await.assert_error(401, "UNAUTHORIZED");
         for bad in ["?limit=0", "?limit=101", "?limit=x", "?cursor=nope", "?cursor=31", "?other=1"] {
             let answer = app.send("GET", &format!("/users/me/bookings{bad}"), As::Header("alice"), None).await;

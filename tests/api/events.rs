@@ -39,7 +39,13 @@ on_both_stores! {
     async fn an_unknown_event_is_404_and_a_malformed_id_400() {
         let app = spawn_app().await;
         app.event(999).await.assert_error(404, "EVENT_NOT_FOUND");
-        for bad in ["abc", "0", "-1", "1.5", "99999999999999999999999"] {
+        // Any id a signed 64-bit integer holds is an id, however large.
+        for unknown in ["4611686018427387904", "9223372036854775807"] {
+            app.send("GET", &format!("/events/{unknown}"), As::Nobody, None)
+                .await
+                .assert_error(404, "EVENT_NOT_FOUND");
+        }
+        for bad in ["abc", "0", "-1", "1.5", "99999999999999999999999", "9223372036854775808"] {
             let answer = app
                 .send("GET", &format!("/events/{bad}"), As::Nobody, None)
                 .await;

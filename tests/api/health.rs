@@ -55,8 +55,52 @@ on_both_stores! {
         app.send("GET", "/nowhere", As::Nobody, None)
             .await
             .assert_error(404, "NOT_FOUND");
-        app.send("DELETE", "/events/1", As::Nobody, None)
+        let wrong = app.send("DELETE", "/events/1", As::Nobody, None).await;
+        wrong.assert_error(405, "METHOD_NOT_ALLOWED");
+        // HTTP asks a 405 to say what the path takes.
+        assert_eq!(wrong.headers["allow"], "GET, HEAD");
+        let wrong = app.send("GET", "/events/1/seats/reserve", As::Nobody, None).await;
+        wrong.assert_error(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(wrong.headers["allow"], "POST");
+        let wrong = app.client.head(format!("{}/events/1/stream", app.address)).send().await.unwrap();
+        assert_eq!(wrong.status(), 405);
+        assert_eq!(wrong.headers()["allow"], "GET");
+        let wrong = app.send("POST", "/docs/", As::Nobody, None).await;
+        wrong.assert_error(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(wrong.headers["allow"], "GET, HEAD");
+        // Swagger UI's files are served like the rest: an unknown one is a
+        // JSON 404.
+        app.send("GET", "/docs/nope.js", As::Nobody, None)
             .await
-            .assert_error(405, "METHOD_NOT_ALLOWED");
+            .assert_error(404, "NOT_FOUND");
+    }
+}
+
+on_both_stores! {
+    async fn a_head_is_answered_as_its_get_without_the_body() {
+        let app = spawn_app().await;
+        let event = app.create_event(3).await;
+        for path in [
+            "/health/live".to_owned(),
+            "/health/ready".to_owned(),
+            format!("/events/{event}"),
+            format!("/events/{event}/seats"),
+            "/openapi.json".to_owned(),
+            "/docs/".to_owned(),
+        ] {
+            let url = format!("{}{path}", app.address);
+            let get = app.client.get(&url).send().await.unwrap();
+            let head = app.client.head(&url).send().await.unwrap();
+            assert_eq!(head.status(), get.status(), "{path}");
+            assert_eq!(head.headers()["content-type"], get.headers()["content-type"], "{path}");
+            assert!(head.headers().contains_key("x-request-id"), "{path}");
+            assert!(head.text().await.unwrap().is_empty(), "{path}");
+            assert!(!get.text().await.unwrap().is_empty(), "{path}");
+        }
+        let url = format!("{}/events/999999", app.address);
+        let head = app.client.head(&url).send().await.unwrap();
+        assert_eq!(head.status(), 404);
+        // The connection is still good for the next request.
+        assert_eq!(app.event(event).await.status, 200);
     }
 }

@@ -103,6 +103,38 @@ on_both_stores! {
 }
 
 on_both_stores! {
+    async fn a_create_naming_a_bad_caller_is_refused_so_a_retry_makes_nothing() {
+        let app = spawn_app().await;
+        let first = app.create_event(5).await;
+        let long = "u".repeat(129);
+        for (who, user) in [
+            (As::Nobody, Some("")),
+            (As::Nobody, Some("a\nb")),
+            (As::Nobody, Some(long.as_str())),
+            (As::Header(&long), None),
+        ] {
+            let mut body = new_event();
+            if let Some(user) = user {
+                body["userId"] = json!(user);
+            }
+            for _ in 0..2 {
+                post(&app, "/events", "bad-caller", who, body.clone())
+                    .await
+                    .assert_error(400, "VALIDATION_ERROR");
+            }
+        }
+        // A good caller may name itself; nothing was made in between.
+        let mut body = new_event();
+        body["userId"] = json!("alice");
+        let made = post(&app, "/events", "good-caller", As::Nobody, body.clone()).await;
+        assert_eq!(made.status, 201, "{:?}", made.body);
+        assert_eq!(made.body["eventId"], first + 1);
+        let again = post(&app, "/events", "good-caller", As::Nobody, body).await;
+        assert!(replayed(&again));
+    }
+}
+
+on_both_stores! {
     async fn a_malformed_key_is_400_and_a_quoted_one_is_the_same_key() {
         let app = spawn_app().await;
         for bad in ["", &"k".repeat(256)] {

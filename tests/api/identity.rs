@@ -75,6 +75,12 @@ on_both_stores! {
             .create_event_as(As::Bearer(&token("boss", true)), 10)
             .await;
         assert_eq!(created.status, 201);
+        // A body naming someone else is refused, as on every endpoint.
+        let body = json!({"name": "Gig", "date": "2030-01-01T20:00:00Z", "location": "Club",
+            "totalSeats": 5, "userId": "someone-else"});
+        app.send("POST", "/events", As::Bearer(&token("boss", true)), Some(body))
+            .await
+            .assert_error(403, "FORBIDDEN");
     }
 }
 

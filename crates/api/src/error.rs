@@ -235,6 +235,17 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
     }
 
+    /// 500 `INTERNAL_ERROR`; `cause` goes to the log, not to the client.
+    pub fn internal(cause: String) -> Self {
+        let mut error = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "INTERNAL_ERROR",
+            "something went wrong on our side",
+        );
+        error.cause = Some(cause.into());
+        error
+    }
+
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }

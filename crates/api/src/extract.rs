@@ -28,11 +28,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let body = OptionalJsonBody::<T>::from_request(req, payload);
-        Box::pin(async move {
-            body.await?.0.map(JsonBody).ok_or_else(|| {
-                ApiError::bad_request("INVALID_JSON", "the request body must be a JSON object")
-            })
-        })
+        Box::pin(async move { body.await?.0.map(JsonBody).ok_or_else(not_an_object) })
     }
 }
 
@@ -53,15 +49,42 @@ impl<T: DeserializeOwned + 'static> FromRequest for OptionalJsonBody<T> {
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body is an object: valid JSON of another kind (`[]`, `null`)
+    // is refused as such, not as a field of a type it never reached.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(not_an_object());
+    }
     serde_json::from_slice(bytes).map_err(|error| {
         if error.is_data() {
             // Wrong type or missing field: serde's sentence names the field
-            // and the expected type, and carries nothing internal.
-            ApiError::bad_request("VALIDATION_ERROR", error.to_string())
+            // and the expected type.
+            ApiError::bad_request("VALIDATION_ERROR", without_type_names(&error.to_string()))
         } else {
             ApiError::bad_request("INVALID_JSON", "the request body is not valid JSON")
         }
     })
+}
+
+fn not_an_object() -> ApiError {
+    ApiError::bad_request("INVALID_JSON", "the request body must be a JSON object")
+}
+
+/// serde names a nested object by its Rust type (`expected struct
+/// RowBody`): the client knows it as an object.
+fn without_type_names(sentence: &str) -> String {
+    let mut out = String::with_capacity(sentence.len());
+    let mut rest = sentence;
+    while let Some(at) = rest.find("struct ") {
+        out.push_str(&rest[..at]);
+        out.push_str("an object");
+        let name = &rest[at + "struct ".len()..];
+        let end = name
+            .find(|c: char| !c.is_alphanumeric() && c != '_')
+            .unwrap_or(name.len());
+        rest = &name[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn payload_error(error: actix_web::Error) -> ApiError {
@@ -80,4 +103,48 @@ pub fn event_id(raw: &str) -> Result<EventId, ApiError> {
 pub fn hold_id(field: &str, raw: &str) -> Result<HoldId, ApiError> {
     HoldId::parse(raw)
         .map_err(|_| ApiError::bad_request("INVALID_ID", format!("{field} must be a UUID")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Row {
+        seats: u32,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[allow(dead_code)]
+    struct Body {
+        rows: Vec<Row>,
+    }
+
+    fn code(bytes: &str) -> (&'static str, String) {
+        let error = parse::<Body>(bytes.as_bytes()).unwrap_err();
+        (error.code(), error.to_string())
+    }
+
+    #[test]
+    fn valid_json_that_is_not_an_object_is_refused_as_such() {
+        for body in ["[]", " null", "\"x\"", "1", "true", "[{}]"] {
+            assert_eq!(code(body).0, "INVALID_JSON", "{body}");
+        }
+        assert_eq!(code("{").0, "INVALID_JSON");
+        assert_eq!(code("{}").0, "VALIDATION_ERROR");
+    }
+
+    #[test]
+    fn a_wrong_nested_value_is_named_without_rust_type_names() {
+        let (code, message) = code(r#"{"rows": [null]}"#);
+        assert_eq!(code, "VALIDATION_ERROR");
+        assert!(message.contains("expected an object"), "{message}");
+        assert!(!message.contains("struct"), "{message}");
+        assert_eq!(without_type_names("no names here"), "no names here");
+        assert_eq!(
+            without_type_names("expected struct A or struct B_c at line 1"),
+            "expected an object or an object at line 1"
+        );
+    }
 }

@@ -504,8 +504,9 @@ pub trait BookingRepo: Send + Sync {
     ) -> Result<Vec<HoldId>, StoreError>;
 
     /// The user's bookings, newest first (ties by id, descending), at most
-    /// `limit`, strictly after `cursor` when given. `next` is set when the
-    /// page is full.
+    /// `limit`, strictly after `cursor` when given. `next` is set when
+    /// more bookings follow this page (so `None` on the last, even when it
+    /// is full).
     async fn user_bookings(
         &self,
         user: &UserId,

@@ -253,8 +253,9 @@ impl BookingRepo for MemoryBookingRepo {
             .filter(|b| cursor.is_none_or(|c| key(b) < (c.created_at, c.id)))
             .collect();
         mine.sort_by_key(|b| std::cmp::Reverse(key(b)));
+        let more = mine.len() > limit as usize;
         mine.truncate(limit as usize);
-        let next = (mine.len() == limit as usize)
+        let next = more
             .then(|| mine.last().map(|b| BookingCursor::after(b)))
             .flatten();
         Ok(BookingPage {

@@ -330,13 +330,16 @@ impl BookingRepo for PostgresRepo {
         let before_id = cursor.map(|c| c.id.uuid());
         self.read_lagging(
             &sql::USER_BOOKINGS,
-            &[&user.as_str(), &before, &before_id, &i64::from(limit)],
+            // One row more than the page: whether another page follows.
+            &[&user.as_str(), &before, &before_id, &(i64::from(limit) + 1)],
             |found| {
+                let more = found.len() > limit as usize;
                 let bookings = found
                     .iter()
+                    .take(limit as usize)
                     .map(|row| rows::booking(row, 0))
                     .collect::<Result<Vec<_>, _>>()?;
-                let next = (bookings.len() == limit as usize)
+                let next = more
                     .then(|| bookings.last().map(BookingCursor::after))
                     .flatten();
                 Ok(Step::Done(BookingPage { bookings, next }))

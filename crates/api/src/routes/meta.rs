@@ -1,9 +1,12 @@
 //! The api's own description: the OpenAPI document, the page that renders
 //! it, and the Prometheus metrics.
 
-use actix_web::http::header::{self, ContentType};
-use actix_web::{web, HttpResponse};
+use std::sync::{Arc, LazyLock};
 
+use actix_web::http::header::{self, ContentType};
+use actix_web::{guard, web, HttpResponse};
+
+use crate::error::ApiError;
 use crate::metrics::Scrape;
 
 /// The OpenAPI 3.1 document of every endpoint.
@@ -46,12 +49,33 @@ pub async fn metrics(scrape: web::Data<Scrape>) -> HttpResponse {
 /// internet access needed), reading `/openapi.json`; `/docs` leads there.
 pub fn swagger_ui() -> impl actix_web::dev::HttpServiceFactory {
     (
-        web::resource("/docs").route(web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header((header::LOCATION, "/docs/"))
-                .finish()
-        })),
-        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-            .config(utoipa_swagger_ui::Config::from("/openapi.json")),
+        super::resource("/docs", &["GET", "HEAD"]).route(
+            web::route()
+                .guard(guard::Any(guard::Get()).or(guard::Head()))
+                .to(|| async {
+                    HttpResponse::PermanentRedirect()
+                        .insert_header((header::LOCATION, "/docs/"))
+                        .finish()
+                }),
+        ),
+        super::resource("/docs/{file:.*}", &["GET", "HEAD"]).route(
+            web::route()
+                .guard(guard::Any(guard::Get()).or(guard::Head()))
+                .to(docs_file),
+        ),
     )
+}
+
+/// One of Swagger UI's files; a name it does not have is a 404 like any
+/// other, with a JSON body.
+async fn docs_file(file: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    static CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
+        LazyLock::new(|| Arc::new(utoipa_swagger_ui::Config::from("/openapi.json")));
+    match utoipa_swagger_ui::serve(&file, CONFIG.clone()) {
+        Ok(Some(found)) => Ok(HttpResponse::Ok()
+            .content_type(found.content_type)
+            .body(found.bytes.into_owned())),
+        Ok(None) => Err(ApiError::not_found("NOT_FOUND", "no such endpoint")),
+        Err(error) => Err(ApiError::internal(error.to_string())),
+    }
 }

@@ -15,8 +15,9 @@ pub(crate) mod meta;
 pub(crate) mod users;
 
 use actix_web::dev::ServiceRequest;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpMessage, HttpResponse};
+use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::ApiError;
@@ -82,16 +83,25 @@ pub struct Endpoint {
     pub idempotency: Idempotency,
     /// For outcome metrics (`booking_operations_total{operation}`).
     pub operation: Option<&'static str>,
-    route: fn() -> actix_web::Route,
+    /// A GET that also answers HEAD (the same status and headers, no
+    /// body), as HTTP expects of it.
+    head: bool,
+    /// The handler, on a route that guards the method.
+    route: fn(actix_web::Route) -> actix_web::Route,
 }
 
-const fn get(path: &'static str, class: Class, route: fn() -> actix_web::Route) -> Endpoint {
+const fn get(
+    path: &'static str,
+    class: Class,
+    route: fn(actix_web::Route) -> actix_web::Route,
+) -> Endpoint {
     Endpoint {
         method: Method::GET,
         path,
         class,
         idempotency: Idempotency::None,
         operation: None,
+        head: true,
         route,
     }
 }
@@ -100,7 +110,7 @@ const fn post(
     path: &'static str,
     class: Class,
     operation: Option<&'static str>,
-    route: fn() -> actix_web::Route,
+    route: fn(actix_web::Route) -> actix_web::Route,
 ) -> Endpoint {
     Endpoint {
         method: Method::POST,
@@ -108,6 +118,7 @@ const fn post(
         class,
         idempotency: Idempotency::Store,
         operation,
+        head: false,
         route,
     }
 }
@@ -123,69 +134,77 @@ pub static ENDPOINTS: [Endpoint; 18] = [
         class: Class::Write,
         idempotency: Idempotency::Domain,
         operation: None,
-        route: || web::post().to(events::create::handle),
+        head: false,
+        route: |route| route.to(events::create::handle),
     },
-    get("/events/{eventId}", Class::Read, || {
-        web::get().to(events::details::handle)
+    get("/events/{eventId}", Class::Read, |route| {
+        route.to(events::details::handle)
     }),
-    get("/events/{eventId}/seats", Class::Read, || {
-        web::get().to(events::seats::handle)
+    get("/events/{eventId}/seats", Class::Read, |route| {
+        route.to(events::seats::handle)
     }),
-    get("/events/{eventId}/stream", Class::Read, || {
-        web::get().to(events::stream::handle)
-    }),
-    get("/events/{eventId}/map", Class::Read, || {
-        web::get().to(events::map::handle)
+    // Its body never ends: a HEAD would hold its connection forever.
+    Endpoint {
+        method: Method::GET,
+        path: "/events/{eventId}/stream",
+        class: Class::Read,
+        idempotency: Idempotency::None,
+        operation: None,
+        head: false,
+        route: |route| route.to(events::stream::handle),
+    },
+    get("/events/{eventId}/map", Class::Read, |route| {
+        route.to(events::map::handle)
     }),
     post(
         "/events/{eventId}/seats/reserve",
         Class::Reserve,
         Some("hold"),
-        || web::post().to(events::reserve::handle),
+        |route| route.to(events::reserve::handle),
     ),
     post(
         "/events/{eventId}/seats/confirm",
         Class::Write,
         Some("confirm"),
-        || web::post().to(events::confirm::handle),
+        |route| route.to(events::confirm::handle),
     ),
     post(
         "/events/{eventId}/seats/release",
         Class::Write,
         Some("release"),
-        || web::post().to(events::release::handle),
+        |route| route.to(events::release::handle),
     ),
     post(
         "/bookings/{bookingGroupId}/cancel",
         Class::Write,
         Some("cancel"),
-        || web::post().to(bookings::cancel::handle),
+        |route| route.to(bookings::cancel::handle),
     ),
-    get("/bookings/{bookingGroupId}", Class::Read, || {
-        web::get().to(bookings::view::handle)
+    get("/bookings/{bookingGroupId}", Class::Read, |route| {
+        route.to(bookings::view::handle)
     }),
-    get("/holds/{holdGroupId}", Class::Read, || {
-        web::get().to(holds::view::handle)
+    get("/holds/{holdGroupId}", Class::Read, |route| {
+        route.to(holds::view::handle)
     }),
     post(
         "/holds/{holdGroupId}/extend",
         Class::Write,
         Some("extend"),
-        || web::post().to(holds::extend::handle),
+        |route| route.to(holds::extend::handle),
     ),
-    get("/users/me/bookings", Class::Read, || {
-        web::get().to(users::bookings::handle)
+    get("/users/me/bookings", Class::Read, |route| {
+        route.to(users::bookings::handle)
     }),
-    get("/test-pg", Class::Read, || web::get().to(health::test_pg)),
-    get("/health/live", Class::Exempt, || {
-        web::get().to(health::live)
+    get("/test-pg", Class::Read, |route| route.to(health::test_pg)),
+    get("/health/live", Class::Exempt, |route| {
+        route.to(health::live)
     }),
-    get("/health/ready", Class::Exempt, || {
-        web::get().to(health::ready)
+    get("/health/ready", Class::Exempt, |route| {
+        route.to(health::ready)
     }),
-    get("/metrics", Class::Exempt, || web::get().to(meta::metrics)),
-    get("/openapi.json", Class::Exempt, || {
-        web::get().to(meta::openapi)
+    get("/metrics", Class::Exempt, |route| route.to(meta::metrics)),
+    get("/openapi.json", Class::Exempt, |route| {
+        route.to(meta::openapi)
     }),
 ];
 
@@ -278,9 +297,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             continue;
         }
         done.push(endpoint.path);
-        let mut resource = resource(endpoint.path);
-        for same in ENDPOINTS.iter().filter(|e| e.path == endpoint.path) {
-            resource = resource.route((same.route)());
+        let same = || ENDPOINTS.iter().filter(|e| e.path == endpoint.path);
+        let allowed: Vec<&str> = same()
+            .flat_map(|e| [Some(e.method.as_str()), e.head.then_some("HEAD")])
+            .flatten()
+            .collect();
+        let mut resource = resource(endpoint.path, &allowed);
+        for same in same() {
+            resource = resource.route((same.route)(web::route().method(same.method.clone())));
+            if same.head {
+                resource = resource.route((same.route)(web::head()));
+            }
         }
         cfg.service(resource);
     }
@@ -288,14 +315,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
-/// A resource whose wrong methods get a JSON 405, like every other error.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "method not allowed",
-        ))
+/// A resource whose other methods get a JSON 405, like every other error,
+/// naming the `allowed` ones in `Allow` as HTTP asks.
+fn resource(path: &str, allowed: &[&str]) -> actix_web::Resource {
+    let allow = HeaderValue::from_str(&allowed.join(", ")).expect("method names are tokens");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move {
+            let mut error = ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "method not allowed",
+            )
+            .error_response();
+            error.headers_mut().insert(header::ALLOW, allow);
+            error
+        }
     }))
 }
 

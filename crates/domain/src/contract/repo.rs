@@ -334,9 +334,16 @@ pub async fn user_bookings_come_newest_first_a_page_at_a_time(repo: &dyn Booking
         }
         assert!(pages < 10, "pagination does not end");
     }
+    assert_eq!(pages, 3, "five bookings, two a page");
     let ids: Vec<HoldId> = listed.iter().map(|b| b.id).collect();
     let newest_first: Vec<HoldId> = made.iter().rev().copied().collect();
     assert_eq!(ids, newest_first);
+    // A full page is the last when nothing follows it.
+    let all = repo.user_bookings(&alice, None, 5).await.unwrap();
+    assert_eq!((all.bookings.len(), all.next), (5, None));
+    let but_one = repo.user_bookings(&alice, None, 4).await.unwrap();
+    assert_eq!(but_one.bookings.len(), 4);
+    assert!(but_one.next.is_some());
     assert!(listed.iter().all(|b| b.user == alice));
     assert_eq!(listed[3].status, BookingStatus::Cancelled);
     assert_eq!(listed[0].seats, seats(&[5]));

@@ -19,8 +19,9 @@ impl EventId {
     }
 
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        // Only plain digits: "+1", " 1" or "1e3" are not ids.
-        if raw.is_empty() || raw.len() > 18 || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        // Only plain digits: "+1", " 1" or "1e3" are not ids. Any that
+        // fits an i64 is an id (perhaps unknown); a longer one is not.
+        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ParseError::new("eventId must be a positive integer"));
         }
         Self::new(
@@ -214,6 +215,10 @@ mod tests {
     #[test]
     fn event_ids_are_positive_plain_integers() {
         assert_eq!(EventId::parse("42").unwrap().get(), 42);
+        assert_eq!(
+            EventId::parse("9223372036854775807").unwrap().get(),
+            i64::MAX
+        );
         for bad in [
             "0",
             "-1",
@@ -224,6 +229,7 @@ mod tests {
             " 1",
             "1e3",
             "99999999999999999999",
+            "9223372036854775808",
         ] {
             assert!(EventId::parse(bad).is_err(), "{bad:?} should be rejected");
         }

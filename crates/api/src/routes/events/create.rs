@@ -38,6 +38,11 @@ pub struct Body {
     /// The seat limit applies to their sum. Give this or `totalSeats`.
     #[schema(min_items = 1)]
     rows: Option<Vec<RowBody>>,
+    /// `trust` mode: the caller, optional (else `X-User-Id`, or nobody).
+    /// 1 to 128 characters without control characters. In `jwt` mode it
+    /// must be the token's `sub` when given.
+    #[schema(min_length = 1, max_length = 128)]
+    user_id: Option<String>,
 }
 
 /// One row of a venue.
@@ -116,9 +121,9 @@ fn layout(body: &Body, max: u32) -> Result<Layout, ApiError> {
     responses(
         (status = 201, description = "Created; `Location` is the event.", body = Created,
             headers(("Location" = String, description = "`/events/{eventId}`"))),
-        (status = 400, description = "`VALIDATION_ERROR`, `INVALID_JSON`, `INVALID_BODY`.", body = crate::error::Body),
+        (status = 400, description = "`VALIDATION_ERROR` (also a bad `userId` or `X-User-Id`), `INVALID_JSON`, `INVALID_BODY`.", body = crate::error::Body),
         (status = 401, description = "`UNAUTHORIZED` (jwt mode: no or a bad token).", body = crate::error::Body),
-        (status = 403, description = "`FORBIDDEN`: not an admin.", body = crate::error::Body),
+        (status = 403, description = "`FORBIDDEN`: not an admin, or a `userId` other than the token's.", body = crate::error::Body),
         (status = 422, description = "`IDEMPOTENCY_KEY_REUSED`: the key was used with another request.", body = crate::error::Body),
     )
 )]
@@ -128,7 +133,7 @@ pub async fn handle(
     key: Option<IdempotencyKey>,
     JsonBody(body): JsonBody<Body>,
 ) -> Result<HttpResponse, ApiError> {
-    identity.may_create_events()?;
+    identity.may_create_events(body.user_id.as_deref())?;
     let layout = layout(&body, service.limits().max_seats_per_event)?;
     let date = DateTime::parse_from_rfc3339(&body.date)
         .map_err(|_| invalid("date must be an RFC 3339 timestamp"))?
