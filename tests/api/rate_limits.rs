@@ -63,7 +63,14 @@ on_both_stores! {
             let (status, headers, _) = app.get_text(path).await;
             assert_eq!(status, 200, "{path}");
             assert!(!headers.contains_key("ratelimit"), "{path}");
+            // A probe that sends HEAD is a probe too.
+            let head = app.client.head(format!("{}{path}", app.address)).send().await.unwrap();
+            assert_eq!(head.status(), 200, "HEAD {path}");
+            assert!(!head.headers().contains_key("ratelimit"), "HEAD {path}");
         }
+        // A HEAD of a read is a read.
+        let head = app.client.head(format!("{}/events/1", app.address)).send().await.unwrap();
+        assert_eq!(head.status(), 429);
         assert_eq!(app.create_event_as(As::Nobody, 5).await.status, 201);
         let (_, _, metrics) = app.get_text("/metrics").await;
         assert!(

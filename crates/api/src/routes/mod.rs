@@ -232,7 +232,10 @@ fn matched(req: &ServiceRequest) -> Matched {
     };
     for endpoint in ENDPOINTS.iter().filter(|e| fits(e.path, path)) {
         matched.template.get_or_insert(endpoint.path);
-        if endpoint.method == req.method() {
+        // A HEAD is its GET for limits and metrics: a probe that sends
+        // HEAD to /health/live is as exempt as one that sends GET.
+        let head = endpoint.head && req.method() == Method::HEAD;
+        if endpoint.method == req.method() || head {
             matched.endpoint = Some(endpoint);
             break;
         }
