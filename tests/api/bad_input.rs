@@ -215,3 +215,20 @@ on_both_stores! {
         app.hold(id, "alice", &["S1"]).await;
     }
 }
+
+on_both_stores! {
+    async fn a_malformed_path_id_is_reported_before_a_bad_body() {
+        let app = spawn_app().await;
+        for path in [
+            "/events/abc/seats/reserve",
+            "/events/0/seats/confirm",
+            "/events/-1/seats/release",
+            "/holds/nope/extend",
+            "/bookings/nope/cancel",
+        ] {
+            app.send_raw("POST", path, "{bad")
+                .await
+                .assert_error(400, "INVALID_ID");
+        }
+    }
+}

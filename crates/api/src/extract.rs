@@ -1,7 +1,7 @@
 //! Extractors that turn every malformed input into a 4xx `ApiError`, so
 //! no handler sees raw text and no bad request becomes a 500.
 
-use std::future::Future;
+use std::future::{ready, Future, Ready};
 use std::pin::Pin;
 
 use actix_web::http::StatusCode;
@@ -95,7 +95,37 @@ fn payload_error(error: actix_web::Error) -> ApiError {
     }
 }
 
-pub fn event_id(raw: &str) -> Result<EventId, ApiError> {
+/// The path's `eventId`, checked as the request is extracted: a malformed
+/// id is refused before the body is read, so it is the error a client
+/// sees even when the body is bad too.
+#[derive(Debug)]
+pub struct EventPath(pub EventId);
+
+impl FromRequest for EventPath {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(event_id(req.match_info().get("eventId").unwrap_or_default()).map(EventPath))
+    }
+}
+
+/// The path's one UUID (`holdGroupId` or `bookingGroupId`), checked like
+/// [`EventPath`].
+#[derive(Debug)]
+pub struct HoldPath(pub HoldId);
+
+impl FromRequest for HoldPath {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (name, raw) = req.match_info().iter().next().unwrap_or(("id", ""));
+        ready(hold_id(name, raw).map(HoldPath))
+    }
+}
+
+fn event_id(raw: &str) -> Result<EventId, ApiError> {
     EventId::parse(raw)
         .map_err(|_| ApiError::bad_request("INVALID_ID", "eventId must be a positive integer"))
 }

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::extract::{hold_id, OptionalJsonBody};
+use crate::extract::{HoldPath, OptionalJsonBody};
 
 /// The original API took no body here; a `userId` may name the caller in
 /// trust mode.
@@ -44,10 +44,9 @@ pub struct Cancelled {
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
-    path: web::Path<String>,
+    HoldPath(id): HoldPath,
     OptionalJsonBody(body): OptionalJsonBody<Body>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = hold_id("bookingGroupId", &path)?;
     let caller = identity.caller(body.as_ref().and_then(|b| b.user_id.as_deref()))?;
     service.cancel(&caller, id).await?;
     Ok(HttpResponse::Ok().json(Cancelled { cancelled: true }))

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::extract::hold_id;
+use crate::extract::HoldPath;
 use crate::routes::timestamp;
 
 /// One row per seat, as the original API returned its join.
@@ -45,9 +45,8 @@ pub struct Row<'a> {
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
-    path: web::Path<String>,
+    HoldPath(id): HoldPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = hold_id("bookingGroupId", &path)?;
     let caller = identity.caller(None)?;
     let view = service.booking(&caller, id).await?;
     let (booking, event) = (&view.booking, &view.event);

@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::HoldRef;
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::extract::{event_id, hold_id, JsonBody};
+use crate::extract::{hold_id, EventPath, JsonBody};
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -39,10 +39,9 @@ pub struct Confirmed {
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
-    path: web::Path<String>,
+    EventPath(event): EventPath,
     JsonBody(body): JsonBody<HoldRef>,
 ) -> Result<HttpResponse, ApiError> {
-    let event = event_id(&path)?;
     let caller = identity.caller(body.user_id.as_deref())?;
     let hold = hold_id("holdGroupId", &body.hold_group_id)?;
     let booking = service.confirm(event, &caller.user, hold).await?;

@@ -3,7 +3,7 @@ use booking_domain::BookingService;
 use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::extract::event_id;
+use crate::extract::EventPath;
 use crate::routes::timestamp;
 
 /// The original API's shape: the event row in snake_case, counts in
@@ -44,9 +44,8 @@ pub struct Details<'a> {
 )]
 pub async fn handle(
     service: web::Data<BookingService>,
-    path: web::Path<String>,
+    EventPath(id): EventPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = event_id(&path)?;
     let (event, seats) = service.event_details(id).await?;
     Ok(HttpResponse::Ok().json(Details {
         id: event.id.get(),

@@ -8,7 +8,7 @@ use actix_web::{web, HttpResponse};
 use booking_domain::BookingService;
 
 use crate::error::ApiError;
-use crate::extract::event_id;
+use crate::extract::EventPath;
 
 const PAGE: &str = include_str!("../../../assets/map.html");
 
@@ -28,10 +28,10 @@ const PAGE: &str = include_str!("../../../assets/map.html");
 )]
 pub async fn handle(
     service: web::Data<BookingService>,
-    path: web::Path<String>,
+    EventPath(event): EventPath,
 ) -> Result<HttpResponse, ApiError> {
     // An unknown event is a 404 here rather than an empty page.
-    service.event_details(event_id(&path)?).await?;
+    service.event_details(event).await?;
     Ok(HttpResponse::Ok()
         .insert_header(ContentType::html())
         .body(PAGE))

@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::extract::{event_id, JsonBody};
+use crate::extract::{EventPath, JsonBody};
 use crate::routes::{created, timestamp};
 
 /// `seatCodes` (these seats) or `quantity` (the best available), not both.
@@ -97,10 +97,9 @@ fn wanted(body: &Body, max: u32) -> Result<SeatRequest, ApiError> {
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
-    path: web::Path<String>,
+    EventPath(event): EventPath,
     JsonBody(body): JsonBody<Body>,
 ) -> Result<HttpResponse, ApiError> {
-    let event = event_id(&path)?;
     let caller = identity.caller(body.user_id.as_deref())?;
     let wanted = wanted(&body, service.limits().max_seats_per_hold)?;
     let reservation = service.reserve(event, caller.user, wanted).await?;

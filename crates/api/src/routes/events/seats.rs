@@ -7,7 +7,7 @@ use booking_domain::{BookingService, SeatState};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::extract::event_id;
+use crate::extract::EventPath;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -87,10 +87,9 @@ pub enum SeatMapAnswer {
 )]
 pub async fn handle(
     service: web::Data<BookingService>,
-    path: web::Path<String>,
+    EventPath(id): EventPath,
     query: Result<web::Query<Query>, actix_web::Error>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = event_id(&path)?;
     let query = query.map_err(|_| {
         ApiError::bad_request(
             "VALIDATION_ERROR",

@@ -9,7 +9,7 @@ use actix_web::{web, HttpRequest, Responder};
 use booking_domain::FeedPosition;
 
 use crate::error::ApiError;
-use crate::extract::event_id;
+use crate::extract::EventPath;
 use crate::live::SeatFeeds;
 
 /// Live seat changes as Server-Sent Events: first `event: snapshot` (every
@@ -33,10 +33,9 @@ use crate::live::SeatFeeds;
 )]
 pub async fn handle(
     feeds: web::Data<Arc<SeatFeeds>>,
-    path: web::Path<String>,
+    EventPath(id): EventPath,
     request: HttpRequest,
 ) -> Result<impl Responder, ApiError> {
-    let id = event_id(&path)?;
     // Whatever a client echoes back; anything we did not give out is
     // treated as no position at all.
     let last = request

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use super::view::HoldView;
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::extract::{hold_id, OptionalJsonBody};
+use crate::extract::{HoldPath, OptionalJsonBody};
 
 /// No body is needed; a `userId` may name the caller in trust mode.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -40,10 +40,9 @@ pub struct Body {
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
-    path: web::Path<String>,
+    HoldPath(id): HoldPath,
     OptionalJsonBody(body): OptionalJsonBody<Body>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = hold_id("holdGroupId", &path)?;
     let caller = identity.caller(body.as_ref().and_then(|b| b.user_id.as_deref()))?;
     let reservation = service.extend(&caller.user, id).await?;
     Ok(HttpResponse::Ok().json(HoldView::from(reservation)))

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::extract::hold_id;
+use crate::extract::HoldPath;
 use crate::routes::timestamp;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -59,9 +59,8 @@ impl From<Reservation> for HoldView {
 pub async fn handle(
     service: web::Data<BookingService>,
     identity: Identity,
-    path: web::Path<String>,
+    HoldPath(id): HoldPath,
 ) -> Result<HttpResponse, ApiError> {
-    let id = hold_id("holdGroupId", &path)?;
     let caller = identity.caller(None)?;
     let reservation = service.hold(&caller.user, id).await?;
     Ok(HttpResponse::Ok().json(HoldView::from(reservation)))
