@@ -66,6 +66,25 @@ on_both_stores! {
         rows.assert_error(400, "VALIDATION_ERROR");
         let message = rows.body["error"].as_str().unwrap();
         assert!(!message.contains("struct"), "{message}");
+        let seats = app
+            .send("POST", "/events", crate::helpers::As::Nobody, Some(event_body(json!(1.5))))
+            .await;
+        seats.assert_error(400, "VALIDATION_ERROR");
+        let message = seats.body["error"].as_str().unwrap();
+        assert!(message.contains("expected an integer"), "{message}");
+        // A row too large for any venue is too many seats, not too few.
+        let huge = app
+            .send(
+                "POST",
+                "/events",
+                crate::helpers::As::Nobody,
+                Some(json!({"name": "Gig", "date": "2030-01-01T20:00:00Z", "location": "Club",
+                    "rows": [{"label": "A", "seats": 4_294_967_297_i64}]})),
+            )
+            .await;
+        huge.assert_error(400, "VALIDATION_ERROR");
+        let message = huge.body["error"].as_str().unwrap();
+        assert!(message.contains("between 1 and"), "{message}");
     }
 }
 

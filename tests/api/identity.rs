@@ -117,6 +117,20 @@ on_both_stores! {
             .await
             .assert_error(401, "UNAUTHORIZED");
         assert_eq!(app.counts(id).await, (0, 0, 10, 10));
+        // The scheme's name is case-insensitive; another scheme is not a
+        // bearer token.
+        let alice = token("alice", false);
+        for (header, status) in [
+            (format!("bearer {alice}"), 201),
+            (format!("BEARER {alice}"), 409),
+            (format!("Basic {alice}"), 401),
+            (alice.clone(), 401),
+        ] {
+            let answer = app
+                .send_with("POST", &path, As::Nobody, &[("Authorization", &header)], body())
+                .await;
+            assert_eq!(answer.status, status, "{header}: {:?}", answer.body);
+        }
     }
 }
 

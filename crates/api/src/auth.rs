@@ -86,7 +86,10 @@ impl Authenticator {
                 let token = header
                     .to_str()
                     .ok()
-                    .and_then(|h| h.strip_prefix("Bearer "))
+                    // Auth schemes are case-insensitive (RFC 9110, 11.1).
+                    .and_then(|h| h.split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, token)| token)
                     .ok_or_else(|| {
                         ApiError::unauthorized("expected an Authorization: Bearer token")
                     })?;

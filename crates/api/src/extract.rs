@@ -69,19 +69,33 @@ fn not_an_object() -> ApiError {
     ApiError::bad_request("INVALID_JSON", "the request body must be a JSON object")
 }
 
-/// serde names a nested object by its Rust type (`expected struct
-/// RowBody`): the client knows it as an object.
+/// serde names what it expected by its Rust type (`expected struct
+/// RowBody`, `expected i64`): the client knows JSON's kinds.
 fn without_type_names(sentence: &str) -> String {
     let mut out = String::with_capacity(sentence.len());
     let mut rest = sentence;
-    while let Some(at) = rest.find("struct ") {
-        out.push_str(&rest[..at]);
-        out.push_str("an object");
-        let name = &rest[at + "struct ".len()..];
-        let end = name
-            .find(|c: char| !c.is_alphanumeric() && c != '_')
-            .unwrap_or(name.len());
-        rest = &name[end..];
+    while let Some(at) = rest.find("expected ") {
+        let (before, after) = rest.split_at(at + "expected ".len());
+        out.push_str(before);
+        let word_end = |s: &str| {
+            s.find(|c: char| !c.is_alphanumeric() && c != '_')
+                .unwrap_or(s.len())
+        };
+        let (kind, skip) = match after.strip_prefix("struct ") {
+            Some(name) => ("an object", "struct ".len() + word_end(name)),
+            None => {
+                let word = &after[..word_end(after)];
+                let kind = match word {
+                    "i8" | "i16" | "i32" | "i64" | "i128" | "isize" => "an integer",
+                    "u8" | "u16" | "u32" | "u64" | "u128" | "usize" => "a non-negative integer",
+                    "f32" | "f64" => "a number",
+                    _ => "",
+                };
+                (kind, if kind.is_empty() { 0 } else { word.len() })
+            }
+        };
+        out.push_str(kind);
+        rest = &after[skip..];
     }
     out.push_str(rest);
     out
@@ -173,8 +187,16 @@ mod tests {
         assert!(!message.contains("struct"), "{message}");
         assert_eq!(without_type_names("no names here"), "no names here");
         assert_eq!(
-            without_type_names("expected struct A or struct B_c at line 1"),
-            "expected an object or an object at line 1"
+            without_type_names("invalid type: null, expected struct B_c at line 1"),
+            "invalid type: null, expected an object at line 1"
+        );
+        assert_eq!(
+            without_type_names("invalid type: floating point `1.5`, expected i64 at line 1"),
+            "invalid type: floating point `1.5`, expected an integer at line 1"
+        );
+        assert_eq!(
+            without_type_names("expected u32, expected f64, expected a string"),
+            "expected a non-negative integer, expected a number, expected a string"
         );
     }
 }

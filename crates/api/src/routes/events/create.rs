@@ -93,10 +93,10 @@ fn layout(body: &Body, max: u32) -> Result<Layout, ApiError> {
                 .iter()
                 .map(|row| {
                     let label = RowLabel::parse(&row.label).map_err(ApiError::validation)?;
-                    let seats = u32::try_from(row.seats)
-                        .ok()
-                        .filter(|n| *n >= 1)
-                        .ok_or_else(|| invalid("every row must have at least 1 seat"))?;
+                    if row.seats < 1 {
+                        return Err(invalid("every row must have at least 1 seat"));
+                    }
+                    let seats = u32::try_from(row.seats).map_err(|_| too_many())?;
                     sum += u64::from(seats);
                     Ok(Row { label, seats })
                 })
