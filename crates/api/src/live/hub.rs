@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::web;
@@ -17,6 +17,7 @@ use futures_util::Stream;
 use tokio::sync::broadcast;
 
 use super::format;
+use super::outage::Outage;
 use crate::error::ApiError;
 
 /// How live updates behave on this instance.
@@ -243,6 +244,7 @@ impl SeatFeeds {
 
     /// Reads the event's feed every `poll` while anyone here watches it.
     async fn run_hub(self: Arc<Self>, hub: Arc<Hub>, mut position: FeedPosition) {
+        let mut outage = Outage::default();
         let mut ticks = tokio::time::interval(self.config.poll);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -254,6 +256,15 @@ impl SeatFeeds {
                 .service
                 .seat_changes(&hub.event, position, 500, self.config.watch_ttl)
                 .await;
+            if read.is_ok() {
+                if let Some(lasted) = outage.over(Instant::now()) {
+                    tracing::info!(
+                        event = %hub.event.id,
+                        after_ms = lasted.as_millis() as u64,
+                        "live feed: reading changes again"
+                    );
+                }
+            }
             match read {
                 Ok(FeedRead::Changes(changes)) => {
                     for change in changes {
@@ -279,7 +290,14 @@ impl SeatFeeds {
                 // The store is away: clients keep their streams and get
                 // what was missed once it is back (or a snapshot).
                 Err(error) => {
-                    tracing::warn!(event = %hub.event.id, error = %error, "live feed: cannot read changes")
+                    if let Some(failed_reads) = outage.failed(Instant::now()) {
+                        tracing::warn!(
+                            event = %hub.event.id,
+                            error = %error,
+                            failed_reads,
+                            "live feed: cannot read changes"
+                        )
+                    }
                 }
             }
         }
