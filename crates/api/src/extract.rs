@@ -140,8 +140,12 @@ impl FromRequest for HoldPath {
 }
 
 fn event_id(raw: &str) -> Result<EventId, ApiError> {
-    EventId::parse(raw)
-        .map_err(|_| ApiError::bad_request("INVALID_ID", "eventId must be a positive integer"))
+    EventId::parse(raw).map_err(|_| {
+        ApiError::bad_request(
+            "INVALID_ID",
+            "eventId must be a positive integer, at most 9223372036854775807",
+        )
+    })
 }
 
 pub fn hold_id(field: &str, raw: &str) -> Result<HoldId, ApiError> {
