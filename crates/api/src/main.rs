@@ -15,15 +15,18 @@ async fn main() -> anyhow::Result<()> {
             std::process::exit(2);
         }
     };
-    let _flush_logs_on_exit = telemetry::init(&settings.log);
+    let flush_logs_on_exit = telemetry::init(&settings.log);
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(error) => {
             tracing::error!("booking-api cannot start: {error:#}");
+            // `exit` runs no destructors: write the queued lines first.
+            drop(flush_logs_on_exit);
             std::process::exit(1);
         }
     };
     app.run_until_stopped().await?;
     tracing::info!("stopped");
+    drop(flush_logs_on_exit);
     Ok(())
 }

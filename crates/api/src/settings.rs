@@ -424,6 +424,10 @@ impl Settings {
             "limits.max_page_size must be at least 1",
         )?;
         rule(
+            crate::telemetry::valid_level(&self.log.level),
+            "log.level must be a tracing filter, such as `info` or `info,booking_domain=warn`",
+        )?;
+        rule(
             self.ledger.load_chunk >= 1 && self.ledger.maintenance_interval_ms >= 10,
             "ledger.load_chunk must be at least 1 and ledger.maintenance_interval_ms at least 10",
         )?;
@@ -645,6 +649,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("ttl_seconds"), "{err}");
+        for level in ["x=y=z", "booking_api=bogus"] {
+            let err = load("development", &[("BOOKING__LOG__LEVEL", level)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("log.level"), "{level}: {err}");
+        }
+        for level in [
+            "warn",
+            "info,booking_domain=warn",
+            "booking_api[request]=debug",
+        ] {
+            assert!(
+                load("development", &[("BOOKING__LOG__LEVEL", level)]).is_ok(),
+                "{level}"
+            );
+        }
         assert!(load("staging", &[])
             .unwrap_err()
             .to_string()

@@ -39,6 +39,12 @@ pub fn init(settings: &LogSettings) -> FlushGuard {
     guard
 }
 
+/// Whether `level` is a filter [`init`] can keep as written: settings
+/// refuse any other at start-up, rather than log at a level nobody chose.
+pub fn valid_level(level: &str) -> bool {
+    level.parse::<Targets>().is_ok() || EnvFilter::try_new(level).is_ok()
+}
+
 /// Levels by target (`info,booking_domain=warn`, what ships) are kept by
 /// `Targets`, decided once per call site. `EnvFilter` is used only for
 /// what `Targets` cannot say (directives on spans or fields): it looks
