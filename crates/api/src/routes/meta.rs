@@ -4,7 +4,7 @@
 use std::sync::{Arc, LazyLock};
 
 use actix_web::http::header::{self, ContentType};
-use actix_web::{guard, web, HttpResponse};
+use actix_web::{web, HttpResponse};
 
 use crate::error::ApiError;
 use crate::metrics::Scrape;
@@ -49,20 +49,12 @@ pub async fn metrics(scrape: web::Data<Scrape>) -> HttpResponse {
 /// internet access needed), reading `/openapi.json`; `/docs` leads there.
 pub fn swagger_ui() -> impl actix_web::dev::HttpServiceFactory {
     (
-        super::resource("/docs", &["GET", "HEAD"]).route(
-            web::route()
-                .guard(guard::Any(guard::Get()).or(guard::Head()))
-                .to(|| async {
-                    HttpResponse::PermanentRedirect()
-                        .insert_header((header::LOCATION, "/docs/"))
-                        .finish()
-                }),
-        ),
-        super::resource("/docs/{file:.*}", &["GET", "HEAD"]).route(
-            web::route()
-                .guard(guard::Any(guard::Get()).or(guard::Head()))
-                .to(docs_file),
-        ),
+        super::get_and_head("/docs", || async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/docs/"))
+                .finish()
+        }),
+        super::get_and_head("/docs/{file:.*}", docs_file),
     )
 }
 

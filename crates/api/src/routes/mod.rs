@@ -106,6 +106,14 @@ const fn get(
     }
 }
 
+/// A GET whose body never ends: it answers no HEAD, which would hold its
+/// connection forever.
+const fn stream(path: &'static str, route: fn(actix_web::Route) -> actix_web::Route) -> Endpoint {
+    let mut endpoint = get(path, Class::Read, route);
+    endpoint.head = false;
+    endpoint
+}
+
 const fn post(
     path: &'static str,
     class: Class,
@@ -143,16 +151,9 @@ pub static ENDPOINTS: [Endpoint; 18] = [
     get("/events/{eventId}/seats", Class::Read, |route| {
         route.to(events::seats::handle)
     }),
-    // Its body never ends: a HEAD would hold its connection forever.
-    Endpoint {
-        method: Method::GET,
-        path: "/events/{eventId}/stream",
-        class: Class::Read,
-        idempotency: Idempotency::None,
-        operation: None,
-        head: false,
-        route: |route| route.to(events::stream::handle),
-    },
+    stream("/events/{eventId}/stream", |route| {
+        route.to(events::stream::handle)
+    }),
     get("/events/{eventId}/map", Class::Read, |route| {
         route.to(events::map::handle)
     }),
@@ -316,6 +317,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     }
     cfg.service(meta::swagger_ui())
         .default_service(web::to(not_found));
+}
+
+/// A resource outside [`ENDPOINTS`] (the docs pages) answering GET and
+/// HEAD with `handler`, as the GETs of the list do.
+pub(crate) fn get_and_head<F, Args>(path: &str, handler: F) -> actix_web::Resource
+where
+    F: actix_web::Handler<Args>,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    resource(path, &["GET", "HEAD"])
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
 }
 
 /// A resource whose other methods get a JSON 405, like every other error,

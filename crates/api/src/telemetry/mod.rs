@@ -9,6 +9,7 @@ mod batch;
 mod json;
 
 pub use batch::{batch_writer, BatchWriter, FlushGuard};
+use tracing::Level;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -19,7 +20,10 @@ use crate::settings::{LogFormat, LogSettings};
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 /// Keep the guard until exit: dropping it flushes the lines still queued.
 pub fn init(settings: &LogSettings) -> FlushGuard {
-    let (targets, env) = filter(&settings.level);
+    // Settings refuse a level no filter keeps; `info` is for callers that
+    // built theirs by hand.
+    let (targets, env) = filter(&settings.level)
+        .unwrap_or_else(|| (Some(Targets::new().with_default(Level::INFO)), None));
     let (writer, guard) = batch_writer(std::io::stdout());
     let stack = tracing_subscriber::registry().with(targets).with(env);
     let layer = || fmt::layer().with_target(false).with_writer(writer);
@@ -42,20 +46,18 @@ pub fn init(settings: &LogSettings) -> FlushGuard {
 /// Whether `level` is a filter [`init`] can keep as written: settings
 /// refuse any other at start-up, rather than log at a level nobody chose.
 pub fn valid_level(level: &str) -> bool {
-    level.parse::<Targets>().is_ok() || EnvFilter::try_new(level).is_ok()
+    filter(level).is_some()
 }
 
+/// The filter that keeps `level`, or `None` if it is no tracing filter.
 /// Levels by target (`info,booking_domain=warn`, what ships) are kept by
 /// `Targets`, decided once per call site. `EnvFilter` is used only for
 /// what `Targets` cannot say (directives on spans or fields): it looks
 /// every span up, under a lock both workers share, each time a request's
 /// span is entered or left (docs/PERFORMANCE.md, "third session").
-fn filter(level: &str) -> (Option<Targets>, Option<EnvFilter>) {
+fn filter(level: &str) -> Option<(Option<Targets>, Option<EnvFilter>)> {
     match level.parse::<Targets>() {
-        Ok(targets) => (Some(targets), None),
-        Err(_) => (
-            None,
-            Some(EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"))),
-        ),
+        Ok(targets) => Some((Some(targets), None)),
+        Err(_) => EnvFilter::try_new(level).ok().map(|env| (None, Some(env))),
     }
 }
