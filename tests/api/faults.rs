@@ -204,6 +204,80 @@ async fn redis_paused_mid_sale_answers_503_with_retry_after_within_3_s_then_lose
     assert_agrees_with_postgres(&app, &truth, event, None).await;
 }
 
+/// The rate limiter and a create's idempotency record are calls a request
+/// can do without: under a hung Redis they give up within their budget,
+/// so the request's answer still comes within its own operation's bound.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_paused_with_rate_limits_and_idempotency_keys_answers_within_the_same_bound() {
+    let Rig { mut redis, app, .. } = Rig::spawn(Proxies::NONE, |s| {
+        s.rate_limits.enabled = true;
+    })
+    .await;
+    let event = app.create_event(20).await;
+    let bobs = app.hold(event, "bob", &["S3"]).await;
+    let create = json!({
+        "name": "Late show",
+        "date": "2030-06-02T19:30:00Z",
+        "location": "Main hall",
+        "totalSeats": 10,
+    });
+    let key = [("Idempotency-Key", "late-show-1")];
+    let reserve_key = [("Idempotency-Key", "carol-s4")];
+    let reserve = format!("/events/{event}/seats/reserve");
+    let carols = json!({"seatCodes": ["S4"]});
+
+    redis.pause();
+    let requests = [
+        app.reserve(event, "carol", &["S4"]).boxed(),
+        app.send_with(
+            "POST",
+            &reserve,
+            As::Header("carol"),
+            &reserve_key,
+            Some(carols),
+        )
+        .boxed(),
+        app.confirm(event, "bob", &bobs).boxed(),
+        app.event(event).boxed(),
+    ];
+    let created = timed(app.send_with(
+        "POST",
+        "/events",
+        As::Header("alice"),
+        &key,
+        Some(create.clone()),
+    ));
+    let (answers, (created, create_took)) =
+        tokio::join!(join_all(requests.into_iter().map(timed)), created);
+    redis.resume();
+
+    for (answer, took) in &answers {
+        assert_unavailable(answer);
+        assert!(*took <= REDIS_HANG_BOUND, "a 503 took {took:?}");
+    }
+    // Creating needs only Postgres, which works: the event is made, its
+    // key kept with it, in well under the bound.
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    assert!(
+        create_took <= REDIS_HANG_BOUND,
+        "the create took {create_took:?}"
+    );
+    let again = answered(Duration::from_secs(5), || {
+        app.send_with(
+            "POST",
+            "/events",
+            As::Header("alice"),
+            &key,
+            Some(create.clone()),
+        )
+    })
+    .await;
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    assert_eq!(again.body["eventId"], created.body["eventId"]);
+    let retry = answered(Duration::from_secs(5), || app.confirm(event, "bob", &bobs)).await;
+    assert_eq!(retry.status, 200, "{:?}", retry.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_killed_and_restarted_empty_mid_sale_reloads_each_event_once() {
     let mut rig = Rig::spawn(Proxies::NONE, |_| {}).await;

@@ -18,6 +18,7 @@ use crate::auth;
 use crate::error::ApiError;
 use crate::metrics::http::Replayed;
 use crate::routes::{self, Idempotency as Kind};
+use crate::side_call;
 
 const KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
@@ -72,10 +73,14 @@ pub async fn middleware<B: MessageBody + 'static>(
     };
     let fingerprint = fingerprint(&req, &body);
     let token = uuid::Uuid::new_v4().to_string();
-    let claim = layer
-        .store
-        .begin(&scope, &key, &fingerprint, &token, LEASE)
-        .await;
+    // A route that keeps its key in the domain runs without the store
+    // (below), so its calls to the store are side calls, on a budget.
+    let survivable = kind == Kind::Domain;
+    let claim = side_call::within_if(
+        survivable,
+        layer.store.begin(&scope, &key, &fingerprint, &token, LEASE),
+    )
+    .await;
     let outcome = |name: &'static str| metrics::counter!(OUTCOMES, "outcome" => name).increment(1);
     match claim {
         Ok(Claim::Started) => {}
@@ -104,7 +109,8 @@ pub async fn middleware<B: MessageBody + 'static>(
     let status = res.status();
     if status.is_server_error() {
         // Not kept: the client's retry runs again.
-        if let Err(error) = store.abandon(&scope, &key, &token).await {
+        // Failing is harmless: the key frees when its lease ends.
+        if let Err(error) = side_call::within(store.abandon(&scope, &key, &token)).await {
             tracing::warn!(error = %error, "could not release an idempotency key; it frees when its lease ends");
         }
         outcome("not_stored");
@@ -115,7 +121,7 @@ pub async fn middleware<B: MessageBody + 'static>(
     let body = match body::to_bytes(body).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            let _ = store.abandon(&scope, &key, &token).await;
+            let _ = side_call::within(store.abandon(&scope, &key, &token)).await;
             return Err(actix_web::error::ErrorInternalServerError("response body"));
         }
     };
@@ -125,7 +131,11 @@ pub async fn middleware<B: MessageBody + 'static>(
         location: header_text(res.headers(), header::LOCATION),
         body: body.to_vec(),
     };
-    match store.finish(&scope, &key, &token, &stored, RETENTION).await {
+    let finished = side_call::within_if(
+        survivable,
+        store.finish(&scope, &key, &token, &stored, RETENTION),
+    );
+    match finished.await {
         Ok(true) => outcome("stored"),
         Ok(false) | Err(_) => {
             // The work is done and answered; only its replay is lost, so a

@@ -17,8 +17,8 @@ use futures_util::Stream;
 use tokio::sync::broadcast;
 
 use super::format;
-use super::outage::Outage;
 use crate::error::ApiError;
+use crate::outage::Outage;
 
 /// How live updates behave on this instance.
 #[derive(Debug, Clone)]

@@ -9,7 +9,6 @@
 
 mod format;
 mod hub;
-mod outage;
 
 pub use format::{compact_map as compact_map_json, seat_map as seat_map_json};
 pub use hub::{LiveConfig, SeatFeeds};

@@ -3,6 +3,7 @@
 //! spent. Installed only when `rate_limits.enabled`.
 
 use std::fmt::Write as _;
+use std::time::Instant;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -15,6 +16,7 @@ use crate::auth;
 use crate::error::{retry_after_seconds, ApiError};
 use crate::routes::{self, Class};
 use crate::settings::Rate;
+use crate::side_call;
 
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -52,13 +54,27 @@ pub async fn middleware(
         rate: class_limits.per_ip,
     });
     kinds.push("ip");
-    let verdicts = match limits.limiter.check(&buckets).await {
-        Ok(verdicts) => verdicts,
+    let verdicts = match side_call::within(limits.limiter.check(&buckets)).await {
+        Ok(verdicts) => {
+            if let Some(lasted) = limits.outage.over(Instant::now()) {
+                tracing::info!(
+                    after_ms = lasted.as_millis() as u64,
+                    "rate limits checked again"
+                );
+            }
+            verdicts
+        }
         Err(error) => {
             // Fail open: refusing everyone because the counter is down
             // would turn a Redis outage into a full one; the requests that
             // need Redis get their 503 anyway.
-            tracing::warn!(error = %error, "rate limits not checked: the limiter is unavailable");
+            if let Some(unchecked) = limits.outage.failed(Instant::now()) {
+                tracing::warn!(
+                    error = %error,
+                    unchecked,
+                    "rate limits not checked: the limiter is unavailable"
+                );
+            }
             return Ok(next.call(req).await?.map_into_left_body());
         }
     };

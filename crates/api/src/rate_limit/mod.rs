@@ -21,6 +21,7 @@ pub use client_ip::{IpRange, TrustedProxies};
 pub use memory::MemoryRateLimiter;
 pub use middleware::middleware;
 
+use crate::outage::SharedOutage;
 use crate::routes::Class;
 use crate::settings::{ClassLimits, Rate, RateLimitSettings};
 
@@ -86,6 +87,9 @@ pub struct RateLimits {
     limiter: Arc<dyn RateLimiter>,
     settings: RateLimitSettings,
     proxies: TrustedProxies,
+    /// The limiter's failures, for a warning that does not repeat per
+    /// request.
+    outage: SharedOutage,
 }
 
 impl std::fmt::Debug for RateLimits {
@@ -102,6 +106,7 @@ impl RateLimits {
             limiter,
             proxies: TrustedProxies::parse(&settings.trusted_proxies),
             settings: settings.clone(),
+            outage: SharedOutage::default(),
         }
     }
 
