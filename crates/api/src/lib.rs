@@ -11,6 +11,7 @@
 //! depends on it.
 
 pub mod auth;
+pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

@@ -1,3 +1,4 @@
+use booking_api::cli::{self, Command};
 use booking_api::{telemetry, Application, Settings};
 
 // Every request allocates (headers, bodies, log lines, futures): glibc's
@@ -8,6 +9,24 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[actix_web::main]
 async fn main() -> anyhow::Result<()> {
+    match cli::parse(std::env::args().skip(1)) {
+        Command::Serve => {}
+        Command::Help => {
+            print!("{}", cli::HELP);
+            return Ok(());
+        }
+        Command::Version => {
+            println!("{}", cli::version());
+            return Ok(());
+        }
+        Command::Refused(arg) => {
+            eprintln!(
+                "booking-api: unknown argument {arg:?}; it is configured by files and \
+                 environment variables only (booking-api --help)"
+            );
+            std::process::exit(2);
+        }
+    }
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
