@@ -16,6 +16,13 @@ local now, sec = clock()
 -- Once per load, so INFO's cost does not matter here.
 local run_id = string.match(redis.call('INFO', 'server'), 'run_id:(%x+)')
 redis.call('HSET', META, 'st', 'ready', 'rid', run_id, 'ls', redis.call('LASTSAVE'), 'sec', sec)
+-- In a cluster, the node's id too (lib/fence.lua); an error off a cluster.
+local node = redis.pcall('CLUSTER', 'MYID')
+if type(node) == 'string' then
+  redis.call('HSET', META, 'nid', node)
+else
+  redis.call('HDEL', META, 'nid')
+end
 redis.call('DEL', UNBOOKED)
 if redis.call('GET', LOCK) == token then
   redis.call('DEL', LOCK)

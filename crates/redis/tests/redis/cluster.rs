@@ -35,21 +35,7 @@ impl Cluster {
     /// Three cluster-enabled nodes that are not a cluster yet: they refuse
     /// every key until [`Cluster::create`].
     fn nodes_only() -> Self {
-        let nodes: Vec<PrivateRedis> = (0..3)
-            .map(|_| {
-                let bus = free_port().to_string();
-                PrivateRedis::start(&[
-                    "--cluster-enabled",
-                    "yes",
-                    "--cluster-config-file",
-                    "nodes.conf",
-                    "--cluster-node-timeout",
-                    "2000",
-                    "--cluster-port",
-                    &bus,
-                ])
-            })
-            .collect();
+        let nodes: Vec<PrivateRedis> = (0..3).map(|_| cluster_node()).collect();
         Self { nodes }
     }
 
@@ -137,6 +123,21 @@ impl Cluster {
             .expect("every slot is served");
         u16::try_from(port).unwrap()
     }
+}
+
+/// A cluster-enabled redis-server on its own, in no cluster yet.
+fn cluster_node() -> PrivateRedis {
+    let bus = free_port().to_string();
+    PrivateRedis::start(&[
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        "2000",
+        "--cluster-port",
+        &bus,
+    ])
 }
 
 /// The port of the master serving the event's slot.
@@ -427,4 +428,124 @@ async fn a_store_built_before_its_cluster_is_formed_serves_once_it_is() {
     assert_eq!(counts(&store, e).await, counted(1, 0));
     assert!(store.info().await.is_ok());
     drop(cluster);
+}
+
+fn lastsave(node: &PrivateRedis) -> u64 {
+    node.query(&mut redis::cmd("LASTSAVE"))
+}
+
+/// Waits for `done` to hold, for at most 10 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(10), "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Nodes started together (by a script, by compose) boot in one second.
+/// A replica among them that full-syncs after a load gets the master's
+/// node-local mark in the sync's snapshot, and its LASTSAVE is the
+/// stamp's: both fast checks pass on it. Once it is promoted, only the
+/// node id in the stamp tells its copy (which may lack the master's last
+/// writes) from a mirror it loaded itself: the event must reload.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_booted_with_its_master_that_synced_after_the_load_reloads_once_promoted() {
+    let (master, replica) = tokio::task::spawn_blocking(|| {
+        for _ in 0..10 {
+            let (master, replica) = (cluster_node(), cluster_node());
+            if lastsave(&master) == lastsave(&replica) {
+                return (master, replica);
+            }
+        }
+        panic!("no two nodes booted in one second in 10 tries");
+    })
+    .await
+    .unwrap();
+    let _: () = master.query(redis::cmd("CLUSTER").arg("ADDSLOTSRANGE").arg(0).arg(16383));
+    wait_until("the one-master cluster did not form", || {
+        let info: String = master.query(redis::cmd("CLUSTER").arg("INFO"));
+        info.contains("cluster_state:ok")
+    });
+    // The stamp must be on the fast path: in a later second than the boot.
+    let booted = lastsave(&master);
+    wait_until("the clock did not move on", || {
+        let (secs, _): (u64, u64) = master.query(&mut redis::cmd("TIME"));
+        secs > booted
+    });
+    let store =
+        RedisHoldStore::connect_cluster(&[master.url()], "booking", RedisOptions::default())
+            .unwrap();
+    let e = event(1);
+    load(&store, e, 10, &[]).await;
+    let booking = book(&store, e, "alice", &[1]).await;
+
+    // The replica joins now: a full sync of everything, the mark included.
+    let master_id: String = master.query(redis::cmd("CLUSTER").arg("MYID"));
+    // Its bus port, in `ip:port@bus` on the line of `myself`.
+    let nodes: String = master.query(redis::cmd("CLUSTER").arg("NODES"));
+    let bus = nodes
+        .lines()
+        .find(|line| line.contains("myself"))
+        .and_then(|line| line.split_whitespace().nth(1))
+        .and_then(|address| address.split(['@', ',']).nth(1))
+        .expect("CLUSTER NODES names the bus port")
+        .to_owned();
+    let _: () = replica.query(
+        redis::cmd("CLUSTER")
+            .arg("MEET")
+            .arg("127.0.0.1")
+            .arg(master.port)
+            .arg(&bus),
+    );
+    wait_until("the replica did not meet the master", || {
+        let nodes: String = replica.query(redis::cmd("CLUSTER").arg("NODES"));
+        nodes.contains(&master_id) && !nodes.contains("handshake")
+    });
+    let _: () = replica.query(redis::cmd("CLUSTER").arg("REPLICATE").arg(&master_id));
+    wait_until("the replica did not sync", || {
+        let info: String = replica.query(redis::cmd("INFO").arg("replication"));
+        info.contains("master_link_status:up")
+    });
+    let acked: i64 = master.query(redis::cmd("WAIT").arg(1).arg(5000));
+    assert_eq!(acked, 1);
+    // Both fast checks pass on the replica: the mark, and the stamp's
+    // LASTSAVE (unless the sync moved it, when this test tests nothing).
+    let prefix = KeyPrefix::parse("booking").unwrap();
+    let keys = EventKeys::new(&prefix, e);
+    let (local, stamped): (Option<String>, u64) = redis::pipe()
+        .cmd("READONLY")
+        .ignore()
+        .cmd("GET")
+        .arg(keys.key(Part::Local).to_string())
+        .cmd("HGET")
+        .arg(keys.key(Part::Meta).to_string())
+        .arg("ls")
+        .query(&mut replica.connection())
+        .unwrap();
+    assert!(local.is_some(), "the full sync carried the mark");
+    assert_eq!(
+        stamped,
+        lastsave(&replica),
+        "the replica's LASTSAVE is the stamp's"
+    );
+
+    let _: () = replica.query(redis::cmd("CLUSTER").arg("FAILOVER").arg("TAKEOVER"));
+    wait_until("the replica was not promoted", || {
+        let info: String = replica.query(redis::cmd("INFO").arg("replication"));
+        info.contains("role:master")
+    });
+    let started = Instant::now();
+    let answer = loop {
+        match store.counts(e, LONG).await {
+            Ok(answer) => break answer,
+            Err(StoreError::Unavailable { .. }) if started.elapsed() < Duration::from_secs(10) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("{error}"),
+        }
+    };
+    assert_eq!(answer, Mirror::NotLoaded, "the promoted copy was trusted");
+    load(&store, e, 10, &[(1, booking)]).await;
+    assert_eq!(counts(&store, e).await, counted(1, 0));
 }

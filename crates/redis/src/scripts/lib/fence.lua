@@ -15,10 +15,13 @@
 --    than the last boot/save can never match a later boot (that boot's
 --    LASTSAVE is at or after the stamp's second), so a restart from an RDB
 --    snapshot always leaves the fast path.
---    The one case neither catches: a replica that full-synced after the
---    stamp (the sync's RDB carries LOCAL) and booted in the very second of
---    the master's stamped LASTSAVE, promoted before it ever saves. Any save
---    on it (LASTSAVE moves) sends it to step 3, which catches it.
+--    The case neither catches: a replica that full-synced after the stamp
+--    (the sync's RDB carries LOCAL) and booted in the very second of the
+--    master's stamped LASTSAVE, promoted before it ever saves. Nodes
+--    started together by a script are exactly that, so in a cluster the
+--    stamp also names its node (meta nid = CLUSTER MYID, which no sync
+--    copies): a mirror stamped on another node is stale. Off a cluster a
+--    save on it (LASTSAVE moves) sends it to step 3, which catches it.
 -- 3. Else INFO server (about 5 us in Lua, hence off the hot path): the same
 --    run_id means a save happened here: restamp and pass. Another run_id:
 --    mark the mirror stale, so the next load rebuilds it, and fail.
@@ -42,7 +45,7 @@
 -- The meta fields the mirror-gated scripts read, in this order: only what
 -- every call needs (each field read costs on the hot path).
 local function mirror_meta()
-  return redis.call('HMGET', META, 'st', 'rid', 'ls', 'sec', 'due', 'w')
+  return redis.call('HMGET', META, 'st', 'rid', 'ls', 'sec', 'due', 'w', 'nid')
 end
 
 local function mark_stale()
@@ -57,6 +60,9 @@ local function fenced(m, sec)
     return false
   end
   if not m[2] or redis.call('GET', LOCAL) ~= m[2] then
+    return mark_stale()
+  end
+  if m[7] and redis.call('CLUSTER', 'MYID') ~= m[7] then
     return mark_stale()
   end
   local lastsave = redis.call('LASTSAVE')
