@@ -18,7 +18,7 @@ use booking_api::settings::{RedisMode, Secret};
 use booking_domain::EventId;
 use booking_redis::{EventKeys, KeyPrefix, Part};
 use booking_tests::harness::redis_control::info_field;
-use booking_tests::harness::{wait_until, Node, RedisCluster};
+use booking_tests::harness::{wait_until, Node, RedisCluster, RedisOptions, RedisServer};
 use reqwest::StatusCode;
 
 use crate::helpers::{spawn_app_with, As, Stores, TestApp, STORES};
@@ -641,4 +641,25 @@ async fn a_node_restarted_empty_rejoins_and_its_events_reload_from_postgres() {
         others.len(),
         started.elapsed()
     );
+}
+
+/// `redis.url` naming a node of a cluster, in single mode, would serve
+/// that node's slots and answer 503 for the rest while readiness said
+/// ready (the cluster audit saw it): start-up stops and says what to set.
+#[tokio::test]
+async fn a_cluster_node_named_as_a_single_server_is_refused_at_start_up() {
+    let node =
+        RedisServer::spawn_with(RedisOptions::default().cluster(Duration::from_secs(2))).await;
+    let database = booking_postgres::testing::TestDatabase::create_empty().await;
+    let mut settings = booking_api::Settings::for_tests();
+    settings.server.host = "127.0.0.1".into();
+    settings.server.port = 0;
+    settings.storage = booking_api::settings::Storage::PostgresRedis;
+    settings.postgres.url = Secret::new(database.url());
+    settings.redis.url = Secret::new(node.url());
+    let Err(error) = booking_api::Application::build(settings).await else {
+        panic!("the app started on a cluster node in single mode");
+    };
+    let said = format!("{error:#}");
+    assert!(said.contains("redis.mode = \"cluster\""), "{said}");
 }

@@ -81,6 +81,18 @@ fn redis_stores(redis: &RedisSettings) -> anyhow::Result<RedisStores> {
     })
 }
 
+/// Redis is not needed to start, but a reachable one that is a node of a
+/// cluster, named as a single server, would serve that node's slots and
+/// fail the rest: start-up stops with what to set instead.
+async fn refuse_a_cluster_node(holds: &RedisHoldStore) -> anyhow::Result<()> {
+    match holds.info().await {
+        Err(error @ StoreError::Internal { .. }) => {
+            Err(anyhow::Error::new(error).context("redis is not what redis.mode says"))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Builds the service and the api's own stores on the configured storage.
 /// Postgres migrations run here, before the first request. Every port is
 /// wrapped so its calls are timed for `/metrics`.
@@ -108,6 +120,9 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Stores> {
             );
             migrate(&repo).await?;
             let redis = redis_stores(&settings.redis)?;
+            if settings.redis.mode == RedisMode::Single {
+                refuse_a_cluster_node(&redis.holds).await?;
+            }
             let (holds, limiter, idem) = (
                 Arc::new(redis.holds),
                 Arc::new(redis.limiter),

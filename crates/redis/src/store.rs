@@ -33,6 +33,10 @@ use crate::scripts::Scripts;
 use coalesce::Coalesced;
 use reserves::ReserveLanes;
 
+/// Why a store in single mode refuses a node of a Redis Cluster.
+pub const CLUSTER_NODE_IN_SINGLE_MODE: &str = "redis.url names a node of a Redis Cluster: \
+     set redis.mode = \"cluster\" and list its nodes in redis.urls";
+
 pub(crate) fn millis(duration: Duration) -> u64 {
     u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
 }
@@ -363,6 +367,14 @@ impl HoldStore for RedisHoldStore {
             .and_then(|micros| DateTime::from_timestamp(secs, micros * 1000))
             .ok_or_else(|| unexpected("TIME", &(secs, micros)))?;
         if !cluster {
+            // A cluster node answers single-mode calls for its own slots
+            // only (MOVED for the rest): half working is worse than not.
+            if server
+                .lines()
+                .any(|line| line.trim() == "redis_mode:cluster")
+            {
+                return Err(StoreError::internal(STORE, CLUSTER_NODE_IN_SINGLE_MODE));
+            }
             return Ok(StoreInfo {
                 version,
                 current_time,
