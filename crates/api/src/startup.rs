@@ -24,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     maintenance: Maintenance,
+    feeds: std::sync::Arc<SeatFeeds>,
 }
 
 /// The ledger's background work (settling stale confirms, retrying
@@ -84,6 +85,7 @@ impl Application {
         ));
         let auth = web::Data::new(Authenticator::new(&settings.auth));
         let feeds = web::Data::new(SeatFeeds::new(service.clone(), settings.live()));
+        let live_feeds = feeds.get_ref().clone();
         // Built now, so the first request to /openapi.json does not pay.
         crate::openapi::document_json();
         let (host, port) = (settings.server.host.as_str(), settings.server.port);
@@ -126,6 +128,7 @@ impl Application {
             port,
             server,
             maintenance,
+            feeds: live_feeds,
         })
     }
 
@@ -139,11 +142,38 @@ impl Application {
     }
 
     /// Serves until SIGTERM or SIGINT (or `handle().stop(true)`), then
-    /// stops accepting and lets requests in flight finish.
+    /// stops accepting and lets requests in flight finish. On a signal the
+    /// live streams end too: actix stops on the same signal, and would
+    /// otherwise wait for streams that never end by themselves.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let feeds = self.feeds;
+        let end_streams = async move {
+            stop_signal().await;
+            feeds.close();
+            std::future::pending::<()>().await
+        };
         tokio::select! {
             stopped = self.server => stopped,
             () = self.maintenance.run() => Ok(()),
+            () = end_streams => Ok(()),
         }
+    }
+}
+
+/// The first SIGTERM or SIGINT. If a handler cannot be installed, never:
+/// the streams then end at the shutdown timeout, as before.
+async fn stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => std::future::pending().await,
     }
 }

@@ -1,5 +1,5 @@
 //! The real binary stops cleanly on SIGTERM and SIGINT: it stops accepting,
-//! lets requests in flight finish, and exits 0.
+//! lets requests in flight finish, ends live streams, and exits 0.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -20,6 +20,7 @@ fn start(port: u16) -> Child {
         .env("BOOKING__SERVER__HOST", "127.0.0.1")
         .env("BOOKING__LOG__LEVEL", "info")
         .env("BOOKING_CONFIG_DIR", "/nonexistent")
+        .env("BOOKING__SERVER__SHUTDOWN_TIMEOUT_SECONDS", "30")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -47,16 +48,63 @@ fn get(port: u16, path: &str) -> String {
     answer
 }
 
+/// Creates an event and opens its live stream, returning the connection
+/// once the stream's first message has arrived.
+fn open_stream(port: u16) -> TcpStream {
+    let body = r#"{"name":"n","date":"2030-01-01T00:00:00Z","location":"l","totalSeats":5}"#;
+    let mut create = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        create,
+        "POST /events HTTP/1.1\r\nHost: x\r\nX-User-Id: alice\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut created = String::new();
+    create.read_to_string(&mut created).unwrap();
+    assert!(created.starts_with("HTTP/1.1 201"), "{created}");
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /events/1/stream HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("event: snapshot") {
+        let n = stream.read(&mut buffer).expect("the stream answers");
+        assert!(n > 0, "the stream ended before its snapshot");
+        seen.extend_from_slice(&buffer[..n]);
+    }
+    stream
+}
+
+/// With a live stream open (its body never ends by itself), the stop
+/// still takes well under the 30 s shutdown timeout: the stream is ended.
 fn stops_cleanly_on(signal: &str) {
     let port = free_port();
     let mut child = start(port);
     assert!(get(port, "/health/live").starts_with("HTTP/1.1 200"));
+    let mut stream = open_stream(port);
+    let signalled = Instant::now();
     let status = Command::new("kill")
         .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut rest = Vec::new();
+    stream
+        .read_to_end(&mut rest)
+        .expect("the stream ends, not times out");
+    let deadline = signalled + Duration::from_secs(10);
+    assert!(
+        Instant::now() < deadline,
+        "the stream ended {:?} after {signal}",
+        signalled.elapsed()
+    );
     let exit = loop {
         if let Some(exit) = child.try_wait().unwrap() {
             break exit;

@@ -14,7 +14,7 @@ use booking_domain::{
     BookingService, Event, EventId, FeedPosition, FeedRead, SeatChange, WatchStart,
 };
 use futures_util::Stream;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use super::format;
 use crate::error::ApiError;
@@ -59,6 +59,8 @@ pub struct SeatFeeds {
     config: LiveConfig,
     hubs: Mutex<HashMap<EventId, Arc<Hub>>>,
     connections: Arc<AtomicUsize>,
+    /// Set when the instance begins to stop (`close`).
+    closing: watch::Sender<bool>,
 }
 
 impl std::fmt::Debug for SeatFeeds {
@@ -97,6 +99,7 @@ struct Client {
     receiver: broadcast::Receiver<Arc<Message>>,
     /// The last position this client has seen; older news is skipped.
     position: FeedPosition,
+    closing: watch::Receiver<bool>,
     _slot: Slot,
 }
 
@@ -121,7 +124,16 @@ impl SeatFeeds {
             config,
             hubs: Mutex::new(HashMap::new()),
             connections: Arc::new(AtomicUsize::new(0)),
+            closing: watch::Sender::new(false),
         })
+    }
+
+    /// Ends every stream, now and from now on, after what it has queued.
+    /// A stream's body never ends by itself, so a graceful stop would
+    /// otherwise wait out `server.shutdown_timeout_seconds` for each one;
+    /// its client reconnects with `Last-Event-ID` to another instance.
+    pub fn close(&self) {
+        self.closing.send_replace(true);
     }
 
     pub fn config(&self) -> &LiveConfig {
@@ -178,6 +190,7 @@ impl SeatFeeds {
             queued,
             receiver,
             position,
+            closing: self.closing.subscribe(),
             _slot: slot,
         };
         Ok(futures_util::stream::unfold(client, next_event))
@@ -318,13 +331,18 @@ impl SeatFeeds {
 }
 
 /// The next event for one client, or the end of its stream when it fell
-/// too far behind (its buffer overflowed) or the hub went away.
+/// too far behind (its buffer overflowed), the hub went away or the
+/// instance is stopping.
 async fn next_event(mut client: Client) -> Option<(Result<sse::Event, Infallible>, Client)> {
     loop {
         if let Some(event) = client.queued.pop_front() {
             return Some((Ok(event), client));
         }
-        let message = match client.receiver.recv().await {
+        let received = tokio::select! {
+            received = client.receiver.recv() => received,
+            _ = client.closing.wait_for(|closing| *closing) => return None,
+        };
+        let message = match received {
             Ok(message) => message,
             Err(broadcast::error::RecvError::Lagged(missed)) => {
                 tracing::info!(event = %client.event.id, missed, "live feed: dropped a client that fell behind");
