@@ -33,8 +33,43 @@ mod loads;
 pub const RELOADS: &str = "booking_ledger_reloads_total";
 pub const FAULTS: &str = "booking_ledger_faults_total";
 
-fn fault(kind: &'static str) {
-    metrics::counter!(FAULTS, "fault" => kind).increment(1);
+/// What the ledger found wrong and mended: the `fault` label of
+/// [`FAULTS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    MirrorMissing,
+    StalePending,
+    Indeterminate,
+    FinishFailed,
+    UnbookFailed,
+    AbortFailed,
+}
+
+impl Fault {
+    /// Every kind, so a dashboard sees each series (at 0) before the first.
+    pub const ALL: [Fault; 6] = [
+        Fault::MirrorMissing,
+        Fault::StalePending,
+        Fault::Indeterminate,
+        Fault::FinishFailed,
+        Fault::UnbookFailed,
+        Fault::AbortFailed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::MirrorMissing => "mirror_missing",
+            Fault::StalePending => "stale_pending",
+            Fault::Indeterminate => "indeterminate",
+            Fault::FinishFailed => "finish_failed",
+            Fault::UnbookFailed => "unbook_failed",
+            Fault::AbortFailed => "abort_failed",
+        }
+    }
+}
+
+fn fault(kind: Fault) {
+    metrics::counter!(FAULTS, "fault" => kind.as_str()).increment(1);
 }
 
 use std::collections::HashSet;
@@ -169,7 +204,7 @@ impl SeatLedger {
             match op().await? {
                 Mirror::Ready(answer) => return Ok(answer),
                 Mirror::NotLoaded if round < ROUNDS => {
-                    fault("mirror_missing");
+                    fault(Fault::MirrorMissing);
                     self.loads.ensure(self, event, false).await?
                 }
                 Mirror::NotLoaded => {}
@@ -287,7 +322,7 @@ impl SeatLedger {
             // The write may have happened: the seats stay pending, which
             // keeps them taken, until a retry or settling finds out.
             Err(error) => {
-                fault("indeterminate");
+                fault(Fault::Indeterminate);
                 return Err(error);
             }
         };
@@ -356,7 +391,7 @@ impl SeatLedger {
         match self.repo.cancel(id).await? {
             CancelOutcome::Cancelled(booking) => {
                 if let Err(error) = self.unbook(booking.event, id, &booking.seats).await {
-                    fault("unbook_failed");
+                    fault(Fault::UnbookFailed);
                     warn!(event = %booking.event, booking = %id, error = %error, "cancelled, but the seats are not freed yet; retrying later");
                 }
                 Ok(Cancellation::Cancelled)
@@ -382,7 +417,7 @@ impl SeatLedger {
     /// stay pending (taken) until a retry, settling or a load finishes them.
     async fn finish(&self, hold: &Hold) {
         if let Err(error) = self.holds.finish_confirm(hold).await {
-            fault("finish_failed");
+            fault(Fault::FinishFailed);
             warn!(event = %hold.event, hold = %hold.id, error = %error, "booked, but the mirror is not updated yet");
         }
     }
@@ -390,7 +425,7 @@ impl SeatLedger {
     /// Puts a pending hold back (held until its expiry, or free).
     async fn abort(&self, event: EventId, id: HoldId) {
         if let Err(error) = self.holds.abort_confirm(event, id).await {
-            fault("abort_failed");
+            fault(Fault::AbortFailed);
             // The seats stay pending: taken, never double-booked; settling
             // gives them back.
             warn!(%event, hold = %id, error = %error, "could not put a hold back");
@@ -470,7 +505,7 @@ impl SeatLedger {
         for hold in &stale {
             match self.settle(hold).await {
                 Ok(()) => {
-                    fault("stale_pending");
+                    fault(Fault::StalePending);
                     info!(%event, hold = %hold.id, "settled a stale confirm");
                     report.settled += 1;
                 }

@@ -21,6 +21,8 @@ use std::sync::OnceLock;
 use std::thread::LocalKey;
 use std::time::Duration;
 
+use crate::routes::Class;
+
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Latency buckets, seconds: from a cached read (~100 µs) to a timeout.
@@ -122,6 +124,18 @@ fn describe() {
         crate::rate_limit::REFUSED,
         "Requests refused by a rate limit, by class and by what was limited (caller, ip)."
     );
+    // Counters that may stay at zero for a long time are there from the
+    // start: a series that does not exist yet looks like a metric that
+    // was never built to a dashboard or an alert.
+    for fault in booking_domain::ledger::Fault::ALL {
+        metrics::counter!(booking_domain::ledger::FAULTS, "fault" => fault.as_str()).increment(0);
+    }
+    for class in [Class::Reserve, Class::Write, Class::Read] {
+        for by in ["caller", "ip"] {
+            metrics::counter!(crate::rate_limit::REFUSED, "class" => class.as_str(), "by" => by)
+                .increment(0);
+        }
+    }
     describe_counter!(
         crate::idempotency::OUTCOMES,
         "POSTs with an Idempotency-Key, by outcome (stored, replayed, in_use, reused, not_stored)."
