@@ -26,7 +26,10 @@ use crate::routes::{self, Class, Idempotency, ENDPOINTS};
         title = "booking-api",
         description = "Seat booking for events with numbered seats: hold seats for a few minutes, \
             confirm a hold into a booking exactly once, release, cancel. The contract in prose, \
-            with identity, limits, rate limits and idempotency: docs/API.md in the repository.",
+            with identity, limits, rate limits and idempotency: docs/API.md in the repository. \
+            Every GET here but the live stream also answers HEAD (its status and headers, no \
+            body); a method a path does not take gets 405 with `Allow`. This document, \
+            rendered: /docs.",
         license(name = "MIT"),
     ),
     paths(

@@ -29,6 +29,8 @@ use crate::live::SeatFeeds;
         (status = 200, description = "An endless `text/event-stream`.", content_type = "text/event-stream", body = String),
         (status = 400, description = "`INVALID_ID`.", body = crate::error::Body),
         (status = 404, description = "`EVENT_NOT_FOUND`.", body = crate::error::Body),
+        (status = 503, description = "`TOO_MANY_STREAMS`: this instance serves `live.max_connections` streams already.", body = crate::error::Body,
+            headers(("Retry-After" = u64, description = "Seconds to wait."))),
     )
 )]
 pub async fn handle(
