@@ -72,9 +72,9 @@ fn fault(kind: Fault) {
     metrics::counter!(FAULTS, "fault" => kind.as_str()).increment(1);
 }
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
@@ -158,8 +158,9 @@ pub struct SeatLedger {
     repo: Arc<dyn BookingRepo>,
     config: LedgerConfig,
     loads: Loads,
-    /// Events with confirms that may be stale, for the next `maintain`.
-    to_settle: Mutex<HashSet<EventId>>,
+    /// Events with confirms that may be stale, and from when `maintain`
+    /// should look at them.
+    to_settle: Mutex<HashMap<EventId, Instant>>,
 }
 
 impl std::fmt::Debug for SeatLedger {
@@ -181,7 +182,7 @@ impl SeatLedger {
             repo,
             config,
             loads: Loads::default(),
-            to_settle: Mutex::new(HashSet::new()),
+            to_settle: Mutex::new(HashMap::new()),
         }
     }
 
@@ -323,6 +324,7 @@ impl SeatLedger {
             // keeps them taken, until a retry or settling finds out.
             Err(error) => {
                 fault(Fault::Indeterminate);
+                self.settle_when_stale(event.id);
                 return Err(error);
             }
         };
@@ -418,6 +420,7 @@ impl SeatLedger {
     async fn finish(&self, hold: &Hold) {
         if let Err(error) = self.holds.finish_confirm(hold).await {
             fault(Fault::FinishFailed);
+            self.settle_when_stale(hold.event);
             warn!(event = %hold.event, hold = %hold.id, error = %error, "booked, but the mirror is not updated yet");
         }
     }
@@ -426,6 +429,7 @@ impl SeatLedger {
     async fn abort(&self, event: EventId, id: HoldId) {
         if let Err(error) = self.holds.abort_confirm(event, id).await {
             fault(Fault::AbortFailed);
+            self.settle_when_stale(event);
             // The seats stay pending: taken, never double-booked; settling
             // gives them back.
             warn!(%event, hold = %id, error = %error, "could not put a hold back");
@@ -441,10 +445,26 @@ impl SeatLedger {
     }
 
     fn settle_soon(&self, event: EventId) {
+        self.settle_from(event, Instant::now());
+    }
+
+    /// For a confirm this instance left pending (its repo write in doubt,
+    /// or the mirror's finish or abort failed): settled once the grace has
+    /// passed, whether or not anyone reads the event's counts or reserves
+    /// its seats meanwhile. The extra half grace covers the store's clock,
+    /// by which the pending confirm's age is judged.
+    fn settle_when_stale(&self, event: EventId) {
+        let grace = self.config.pending_grace;
+        self.settle_from(event, Instant::now() + grace + grace / 2);
+    }
+
+    fn settle_from(&self, event: EventId, due: Instant) {
         self.to_settle
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(event);
+            .entry(event)
+            .and_modify(|at| *at = (*at).min(due))
+            .or_insert(due);
     }
 
     /// The ledger's background work, for the api to run every second or
@@ -453,12 +473,19 @@ impl SeatLedger {
     /// Best effort: what fails is logged and tried again next time.
     pub async fn maintain(&self) -> MaintenanceReport {
         let mut report = MaintenanceReport::default();
-        let events: Vec<EventId> = self
-            .to_settle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .drain()
-            .collect();
+        let now = Instant::now();
+        let events: Vec<EventId> = {
+            let mut to_settle = self.to_settle.lock().unwrap_or_else(|e| e.into_inner());
+            let due: Vec<EventId> = to_settle
+                .iter()
+                .filter(|(_, at)| **at <= now)
+                .map(|(event, _)| *event)
+                .collect();
+            for event in &due {
+                to_settle.remove(event);
+            }
+            due
+        };
         for event in events {
             if let Err(error) = self.settle_event(event, &mut report).await {
                 warn!(%event, error = %error, "could not list stale confirms");

@@ -205,6 +205,56 @@ async fn a_booking_whose_mirror_update_failed_is_finished_by_maintain_once_the_g
     assert_eq!(app.seats(&event, SeatState::Booked).await, names(&["A1"]));
 }
 
+/// Nobody reads the counts or reserves these seats (only the seat map is
+/// read): the instance that left the confirm in doubt settles it by
+/// itself once the grace has passed. The black-box fault audit saw such
+/// seats held for minutes, until someone read the event.
+#[tokio::test]
+async fn a_confirm_left_in_doubt_is_settled_after_the_grace_without_anyone_reading_the_event() {
+    let app = App::with(short_holds(), ledger());
+    let event = app.event(&[3]).await;
+    let hold = app.hold(&event, "alice", &["A1", "A2"]).await;
+    app.repo.fail(Call::Confirm, Fault::Indeterminate);
+    assert!(app
+        .service
+        .confirm(event.id, &user("alice"), hold.id)
+        .await
+        .is_err());
+
+    // Not yet: it may still be running.
+    assert_eq!(app.service.maintain().await, settled(0, 0));
+    tokio::time::sleep(PAST_SHORT_TTL).await;
+    assert_eq!(
+        app.seats(&event, SeatState::Held).await,
+        names(&["A1", "A2"])
+    );
+    let report = app.service.maintain().await;
+
+    assert_eq!(report, settled(1, 0));
+    assert!(app.seats(&event, SeatState::Held).await.is_empty());
+    app.hold(&event, "bob", &["A1", "A2"]).await;
+}
+
+/// The same for a booking whose mirror update failed: it shows as booked
+/// after the grace, with nobody reading the counts.
+#[tokio::test]
+async fn a_booking_whose_mirror_update_failed_is_finished_after_the_grace_without_anyone_reading() {
+    let app = App::new();
+    let event = app.event(&[3]).await;
+    let hold = app.hold(&event, "alice", &["A1"]).await;
+    app.holds.fail(Call::FinishConfirm, Fault::Unavailable);
+    app.service
+        .confirm(event.id, &user("alice"), hold.id)
+        .await
+        .unwrap();
+
+    tokio::time::sleep(PAST_GRACE * 2).await;
+    let report = app.service.maintain().await;
+
+    assert_eq!(report, settled(1, 0));
+    assert_eq!(app.seats(&event, SeatState::Booked).await, names(&["A1"]));
+}
+
 #[tokio::test]
 async fn a_booking_the_mirror_never_heard_of_is_finished_by_its_owners_retry() {
     // The repo committed, then the instance died and the hold was lost.
