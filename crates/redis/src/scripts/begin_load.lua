@@ -1,7 +1,8 @@
 -- begin_load: make `token` the event's current load, unless another load
 -- holds the lock with a live lease. Booked marks are cleared (the load is
--- authoritative for them), holds are kept (expired ones purged), and the
--- event answers not_loaded until finish_load with this token.
+-- authoritative for them), holds are kept (expired ones purged; all but
+-- the pending ones of a mirror the fence found stale), and the event
+-- answers not_loaded until finish_load with this token.
 --
 -- KEYS     every key of the event, as lib/common.lua names them
 -- ARGV[1]  token
@@ -33,6 +34,14 @@ if redis.call('EXISTS', META) == 0 then
   -- No mirror: start from nothing. Keys left over without `meta` (a
   -- half-expired mirror) must not count.
   redis.call('DEL', STATE, BOOKED, OWNERS, HOLDS, EXP, PENDING, USERS, UNBOOKED, LOCAL, FEED)
+elseif redis.call('HGET', META, 'st') == 'stale' then
+  -- The fence found this data older than it claims (a restart from an
+  -- older snapshot, a promoted replica): its held seats may have been
+  -- released, expired or booked since, and a hold released after the
+  -- snapshot would come back. Every hold not being confirmed goes (an
+  -- unconfirmed hold is what losing the hold store may lose); booked
+  -- seats come from this load, pending ones are settled from Postgres.
+  purge(now, '(+inf')
 else
   purge(now)
 end

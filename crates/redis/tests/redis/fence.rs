@@ -164,10 +164,13 @@ async fn a_server_restarted_from_its_aof_answers_not_loaded() {
     );
     assert_not_loaded(&store, e).await;
     load(&store, e, 10, &[(1, booking)]).await;
+    // The fence cannot tell a complete AOF from an older one: the holds
+    // of data it cannot vouch for go (a hold released after a snapshot
+    // would otherwise come back); the booking is loaded again.
     assert_eq!(
         counts(&store, e).await,
-        counted(1, 1),
-        "bob's hold was kept"
+        counted(1, 0),
+        "bob's hold went with the data the fence could not vouch for"
     );
 }
 

@@ -38,9 +38,11 @@ end
 
 -- Frees every hold whose expiry has passed: its seats, its user's count,
 -- its record. One O(log n) read when nothing expired, so every script that
--- reads or writes seat state calls it first and answers exactly.
-local function purge(now)
-  local expired = redis.call('ZRANGEBYSCORE', EXP, '-inf', int(now))
+-- reads or writes seat state calls it first and answers exactly. `upto`,
+-- a score bound, frees more (begin_load: '(+inf', every held hold).
+local function purge(now, upto)
+  upto = upto or int(now)
+  local expired = redis.call('ZRANGEBYSCORE', EXP, '-inf', upto)
   if #expired == 0 then
     return
   end
@@ -53,7 +55,7 @@ local function purge(now)
       redis.call('HDEL', HOLDS, id)
     end
   end
-  redis.call('ZREMRANGEBYSCORE', EXP, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', EXP, '-inf', upto)
   back_on_sale(now, freed)
 end
 
