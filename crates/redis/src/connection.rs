@@ -20,6 +20,7 @@
 //! Redis) together instead of a write each; one round trip per call either
 //! way.
 
+use std::future::Future;
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
@@ -120,9 +121,33 @@ impl Backend {
 
     /// One script call on a shared connection.
     pub async fn run(&self, invocation: &ScriptInvocation<'_>) -> Result<Value, StoreError> {
-        let mut link = self.shared().await?;
-        let reply = invocation.invoke_async(&mut link).await;
-        reply.map_err(|e| self.failed(e))
+        self.bounded(async {
+            let mut link = self.shared().await?;
+            let reply = invocation.invoke_async(&mut link).await;
+            reply.map_err(|e| self.failed(e))
+        })
+        .await
+    }
+
+    /// A call, from taking its connection to its reply, within one
+    /// [`TIMEOUT`]. On a single node taking a connection may ping an idle
+    /// one or connect afresh, each with a timeout of its own before the
+    /// call's: against a frozen server they added up to 4 s. The cluster
+    /// client bounds its calls itself ([`CLUSTER_OVERALL`]).
+    pub async fn bounded<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        match self {
+            Self::Single(pools) => match tokio::time::timeout(TIMEOUT, call).await {
+                Ok(result) => result,
+                Err(elapsed) => {
+                    pools.forget_idle();
+                    Err(StoreError::unavailable(STORE, elapsed))
+                }
+            },
+            Self::Cluster(_) => call.await,
+        }
     }
 
     /// Maps a call's error; a broken connection on a single node makes the

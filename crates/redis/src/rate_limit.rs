@@ -85,6 +85,10 @@ impl RedisRateLimiter {
     /// Buckets are counted independently: a request refused by one is
     /// still counted by the others (as with layered limits anywhere).
     pub async fn check(&self, buckets: &[Bucket<'_>]) -> Result<Vec<GcraVerdict>, StoreError> {
+        self.backend.bounded(self.count(buckets)).await
+    }
+
+    async fn count(&self, buckets: &[Bucket<'_>]) -> Result<Vec<GcraVerdict>, StoreError> {
         let shared = self.backend.shared().await?;
         let calls = buckets.iter().map(|bucket| {
             let mut link = shared.clone();

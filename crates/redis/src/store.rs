@@ -338,15 +338,20 @@ impl HoldStore for RedisHoldStore {
     /// outage into a whole one.
     #[tracing::instrument(level = "debug", skip_all)]
     async fn info(&self) -> Result<StoreInfo, StoreError> {
-        let mut link = self.backend.shared().await?;
         let mut pipe = redis::pipe();
         pipe.cmd("INFO").arg("server").cmd("TIME");
         let cluster = self.is_cluster();
         if cluster {
             pipe.cmd("CLUSTER").arg("INFO");
         }
-        let reply: Result<Vec<Value>, _> = pipe.query_async(&mut link).await;
-        let reply = reply.map_err(|e| self.backend.failed(e))?;
+        let reply: Vec<Value> = self
+            .backend
+            .bounded(async {
+                let mut link = self.backend.shared().await?;
+                let reply = pipe.query_async(&mut link).await;
+                reply.map_err(|e| self.backend.failed(e))
+            })
+            .await?;
         let text = |value: &Value| match value {
             Value::BulkString(bytes) => Some(String::from_utf8_lossy(bytes).into_owned()),
             Value::VerbatimString { text, .. } => Some(text.clone()),

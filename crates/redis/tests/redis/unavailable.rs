@@ -111,3 +111,29 @@ async fn a_read_only_replica_is_unavailable() {
     let spec = booking_domain::contract::spec(booking_domain::contract::single_row(10), LONG);
     assert_unavailable(store.begin_load(e, token, &spec).await);
 }
+
+/// A call waits out one timeout, not two: checking an idle connection (a
+/// ping), connecting afresh to a server that accepts but never answers,
+/// and then sending the call share one 2 s bound. The fault audit saw
+/// 4 s: the idle connection's ping, then the call.
+#[tokio::test]
+async fn a_call_on_an_idle_connection_to_a_frozen_server_takes_one_timeout_not_two() {
+    let server = PrivateRedis::start(&[]);
+    let store = RedisHoldStore::connect(&server.url(), "booking-test", 2).unwrap();
+    let e = event(1);
+    store.counts(e, LONG).await.unwrap();
+    // Idle for longer than the pool trusts a connection: it pings first.
+    tokio::time::sleep(Duration::from_millis(5_500)).await;
+    server.pause();
+    let mut took = Vec::new();
+    for _ in 0..3 {
+        let started = Instant::now();
+        assert_unavailable(store.counts(e, LONG).await);
+        took.push(started.elapsed());
+    }
+    server.resume();
+    assert!(
+        took.iter().all(|t| *t < Duration::from_millis(2_600)),
+        "took {took:?}"
+    );
+}
