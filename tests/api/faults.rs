@@ -206,6 +206,8 @@ async fn redis_paused_mid_sale_answers_503_with_retry_after_within_3_s_then_lose
     }
     // Readiness, for load balancers, says so too.
     assert_eq!(ready.status, 503, "{:?}", ready.body);
+    assert_eq!(ready.body["code"], "SERVICE_UNAVAILABLE");
+    assert!(ready.body["error"].is_string());
     assert!(ready.headers.contains_key("retry-after"));
     assert!(
         ready_took <= REDIS_HANG_BOUND,

@@ -8,6 +8,9 @@ use serde_json::{json, Value};
 use crate::error::service_unavailable;
 use crate::routes::timestamp;
 
+/// The `error` of a health endpoint's 503.
+const STORES_DOWN: &str = "a storage backend is unavailable";
+
 /// One store's answer, as the health endpoints show it.
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code)] // the document's; the handlers write it with json!
@@ -43,6 +46,11 @@ pub struct Ready {
     status: String,
     booking_store: StoreStatus,
     hold_store: StoreStatus,
+    /// When unavailable: what every error body says.
+    error: Option<String>,
+    /// When unavailable: `SERVICE_UNAVAILABLE`.
+    #[schema(pattern = "^SERVICE_UNAVAILABLE$")]
+    code: Option<String>,
 }
 
 #[derive(utoipa::ToSchema)]
@@ -109,16 +117,18 @@ fn store_json(result: &Result<StoreInfo, StoreError>) -> Value {
 pub async fn ready(service: web::Data<BookingService>) -> HttpResponse {
     let health = service.health().await;
     let up = health.bookings.is_ok() && health.holds.is_ok();
-    let body = json!({
+    let mut body = json!({
         "status": if up { "ready" } else { "unavailable" },
         "bookingStore": store_json(&health.bookings),
         "holdStore": store_json(&health.holds),
     });
     if up {
-        HttpResponse::Ok().json(body)
-    } else {
-        service_unavailable().json(body)
+        return HttpResponse::Ok().json(body);
     }
+    // A 503 like every other: `error` and `code` beside the stores.
+    body["error"] = json!(STORES_DOWN);
+    body["code"] = json!("SERVICE_UNAVAILABLE");
+    service_unavailable().json(body)
 }
 
 /// The original shape `{connected, currentTime, version}` for the booking
@@ -144,7 +154,7 @@ pub async fn test_pg(service: web::Data<BookingService>) -> HttpResponse {
             "holdStore": store_json(&health.holds),
         })),
         _ => service_unavailable().json(json!({
-            "error": "a storage backend is unavailable",
+            "error": STORES_DOWN,
             "code": "SERVICE_UNAVAILABLE",
             "connected": false,
             "bookingStore": store_json(&health.bookings),
