@@ -1,10 +1,9 @@
 //! When to warn that a store keeps failing: at the first failure, then
-//! once per [`WARN_EVERY`] with the count of failures since, and once when
-//! it works again. A live feed retries every 200 ms per watched event and
+//! once per [`WARN_EVERY`] with the count of failures since, and (for a
+//! live feed) once when it works again. A live feed retries every 200 ms per watched event and
 //! the rate limiter is asked on every request: a line per failure would
 //! flood the log for as long as the outage lasts.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -39,31 +38,17 @@ impl Outage {
     }
 }
 
-/// An [`Outage`] shared by every worker. A success costs one atomic load
-/// while nothing is failing; the lock is taken only during an outage.
+/// Failures that every worker meets (the rate limiter's), warned about
+/// once per [`WARN_EVERY`] in all. Nothing is recorded on success: in a
+/// partial outage (one node of a cluster frozen) calls fail and succeed in
+/// turn, and ending the outage at each success would warn at each failure.
 #[derive(Debug, Default)]
-pub(crate) struct SharedOutage {
-    failing: AtomicBool,
-    outage: Mutex<Outage>,
-}
+pub(crate) struct SharedOutage(Mutex<Outage>);
 
 impl SharedOutage {
+    /// A call failed at `now`: the failures to report, if it is time.
     pub(crate) fn failed(&self, now: Instant) -> Option<u64> {
-        self.failing.store(true, Ordering::Relaxed);
-        self.lock().failed(now)
-    }
-
-    pub(crate) fn over(&self, now: Instant) -> Option<Duration> {
-        if !self.failing.load(Ordering::Relaxed) {
-            return None;
-        }
-        let mut outage = self.lock();
-        self.failing.store(false, Ordering::Relaxed);
-        outage.over(now)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Outage> {
-        self.outage.lock().unwrap_or_else(|e| e.into_inner())
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).failed(now)
     }
 }
 
@@ -88,14 +73,11 @@ mod tests {
     }
 
     #[test]
-    fn a_shared_outage_is_over_once_whichever_worker_sees_it_end() {
+    fn a_shared_outage_warns_once_per_ten_seconds_whatever_succeeds_between() {
         let start = Instant::now();
         let outage = SharedOutage::default();
-        assert_eq!(outage.over(start), None);
         assert_eq!(outage.failed(start), Some(1));
-        assert_eq!(outage.failed(start + Duration::from_millis(5)), None);
-        let end = start + Duration::from_millis(300);
-        assert_eq!(outage.over(end), Some(Duration::from_millis(300)));
-        assert_eq!(outage.over(end), None);
+        assert_eq!(outage.failed(start + Duration::from_secs(5)), None);
+        assert_eq!(outage.failed(start + Duration::from_secs(10)), Some(2));
     }
 }

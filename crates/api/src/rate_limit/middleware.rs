@@ -55,15 +55,7 @@ pub async fn middleware(
     });
     kinds.push("ip");
     let verdicts = match side_call::within(limits.limiter.check(&buckets)).await {
-        Ok(verdicts) => {
-            if let Some(lasted) = limits.outage.over(Instant::now()) {
-                tracing::info!(
-                    after_ms = lasted.as_millis() as u64,
-                    "rate limits checked again"
-                );
-            }
-            verdicts
-        }
+        Ok(verdicts) => verdicts,
         Err(error) => {
             // Fail open: refusing everyone because the counter is down
             // would turn a Redis outage into a full one; the requests that
