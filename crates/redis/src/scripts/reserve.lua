@@ -29,12 +29,23 @@ if not fenced(m, sec) then
 end
 purge(now)
 
+-- What the batch's holds write to the owners, the records and the expiry
+-- index is gathered and written once, at the end: three commands per call
+-- instead of three per request (each redis.call looks its command and key
+-- up again). Seat states and users' counts are written at once, since the
+-- next request reads them; what is gathered is read only through these
+-- tables (a retry of a hold made by this call, best available's count,
+-- the feed's).
+local owned, records, expiries = {}, {}, {}
+-- Hold id -> record, for a hold made by this call.
+local made = {}
+
 -- The same hold id again is a retry of a reserve that landed (a cluster
 -- client resends a command whose answer a failover lost): answer that hold
 -- and hold nothing more. Named seats meet themselves taken, so only then
 -- is it looked for; best available would pick other seats, so always.
 local function again(id, user, kind)
-  local rec = redis.call('HGET', HOLDS, id)
+  local rec = made[id] or redis.call('HGET', HOLDS, id)
   if not rec then
     return nil
   end
@@ -74,7 +85,7 @@ local function reserve(id, user, ttl, max, kind, asked)
     if retried then
       return retried
     end
-    picked, run = best(tonumber(asked))
+    picked, run = best(tonumber(asked), #owned / 2)
     if not picked then
       return { 'taken' }
     end
@@ -101,16 +112,18 @@ local function reserve(id, user, ttl, max, kind, asked)
       redis.call('SETRANGE', STATE, int(seats[i] - 1), '1')
     end
   end
-  local owned = {}
   for i = 1, k do
-    owned[2 * i - 1] = seats[i]
-    owned[2 * i] = id
+    owned[#owned + 1] = seats[i]
+    owned[#owned + 1] = id
   end
-  redis.call('HSET', OWNERS, unpack(owned))
-  redis.call('HSET', HOLDS, id, hold_record({ user = user, created = now, expiry = expiry,
-                                              since = '', seats = table.concat(seats, ',') }))
-  redis.call('ZADD', EXP, int(expiry), id)
-  record(now, seats, 'held', m[6])
+  local rec = hold_record({ user = user, created = now, expiry = expiry, since = '',
+                            seats = table.concat(seats, ',') })
+  made[id] = rec
+  records[#records + 1] = id
+  records[#records + 1] = rec
+  expiries[#expiries + 1] = int(expiry)
+  expiries[#expiries + 1] = id
+  record(now, seats, 'held', m[6], #owned / 2)
 
   if kind == 's' then
     return { 'held', now, expiry }
@@ -126,6 +139,11 @@ local replies = { 'each' }
 for i = 1, #ARGV, 6 do
   replies[#replies + 1] = reserve(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]),
                                   tonumber(ARGV[i + 3]), ARGV[i + 4], ARGV[i + 5])
+end
+if #owned > 0 then
+  redis.call('HSET', OWNERS, unpack(owned))
+  redis.call('HSET', HOLDS, unpack(records))
+  redis.call('ZADD', EXP, unpack(expiries))
 end
 keep_alive(now, m[5], false)
 return replies

@@ -57,12 +57,14 @@ local function first_free(from, n)
   return nil
 end
 
-local function best(k)
+local function best(k, unwritten)
   local m = redis.call('HMGET', META, 'n', 'lo', 'runs')
   local n = tonumber(m[1])
   -- Every seat is available, held/pending (owners) or booked: O(1) to
-  -- know there are too few.
+  -- know there are too few. `unwritten`: seats held by this call whose
+  -- owners are not written yet (reserve.lua).
   local free = n - (redis.call('HLEN', BOOKED) - 1) - (redis.call('HLEN', OWNERS) - 1)
+    - (unwritten or 0)
   if k < 1 or free < k then
     return nil
   end

@@ -9,8 +9,9 @@
 local FEED_KEEP = 10000
 
 -- Appends "these seats went to `state`" ('held' | 'available' | 'booked').
--- `w` is meta's watched-until when the caller already read it.
-local function record(now, seats, state, w)
+-- `w` is meta's watched-until when the caller already read it;
+-- `unwritten`, seats held whose owners the caller writes later.
+local function record(now, seats, state, w, unwritten)
   if #seats == 0 then
     return
   end
@@ -26,7 +27,8 @@ local function record(now, seats, state, w)
   -- Each hash keeps its placeholder member.
   redis.call('XADD', FEED, 'MAXLEN', '~', FEED_KEEP, '*',
              's', table.concat(numbers, ','), 't', state,
-             'b', int(redis.call('HLEN', BOOKED) - 1), 'h', int(redis.call('HLEN', OWNERS) - 1))
+             'b', int(redis.call('HLEN', BOOKED) - 1),
+             'h', int(redis.call('HLEN', OWNERS) - 1 + (unwritten or 0)))
 end
 
 -- Starts a new epoch: an empty feed, kept in being with the mirror's TTL
