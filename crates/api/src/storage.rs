@@ -86,9 +86,9 @@ fn redis_stores(redis: &RedisSettings) -> anyhow::Result<RedisStores> {
 /// fail the rest: start-up stops with what to set instead.
 async fn refuse_a_cluster_node(holds: &RedisHoldStore) -> anyhow::Result<()> {
     match holds.info().await {
-        Err(StoreError::Internal { source, .. }) => {
-            Err(anyhow::anyhow!("redis is not what redis.mode says: {source}"))
-        }
+        Err(StoreError::Internal { source, .. }) => Err(anyhow::anyhow!(
+            "redis is not what redis.mode says: {source}"
+        )),
         _ => Ok(()),
     }
 }
