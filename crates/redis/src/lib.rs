@@ -42,4 +42,4 @@ pub use idempotency::RedisIdempotencyStore;
 pub use keys::{AllKeys, EventKeys, InvalidPrefix, Key, KeyPrefix, Part};
 pub use rate_limit::RedisRateLimiter;
 pub use scripts::{counts_script, reserve_args, reserve_keys, reserve_script};
-pub use store::{RedisHoldStore, RedisOptions, CLUSTER_NODE_IN_SINGLE_MODE};
+pub use store::{RedisHoldStore, RedisOptions};

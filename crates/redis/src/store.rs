@@ -34,7 +34,7 @@ use coalesce::Coalesced;
 use reserves::ReserveLanes;
 
 /// Why a store in single mode refuses a node of a Redis Cluster.
-pub const CLUSTER_NODE_IN_SINGLE_MODE: &str = "redis.url names a node of a Redis Cluster: \
+const CLUSTER_NODE_IN_SINGLE_MODE: &str = "redis.url names a node of a Redis Cluster: \
      set redis.mode = \"cluster\" and list its nodes in redis.urls";
 
 pub(crate) fn millis(duration: Duration) -> u64 {
