@@ -38,6 +38,16 @@ on_both_stores! {
             )
             .await;
         nobody.assert_error(401, "UNAUTHORIZED");
+        // Two X-User-Id headers name nobody in particular.
+        app.send_with(
+            "POST",
+            &path,
+            As::Nobody,
+            &[("X-User-Id", "alice"), ("X-User-Id", "bob")],
+            Some(json!({"seatCodes": ["S3"]})),
+        )
+        .await
+        .assert_error(400, "VALIDATION_ERROR");
     }
 }
 
@@ -131,6 +141,21 @@ on_both_stores! {
                 .await;
             assert_eq!(answer.status, status, "{header}: {:?}", answer.body);
         }
+        // Two Authorization headers: which one counts would depend on who
+        // reads them, so neither does (the first one won before).
+        let bob = format!("Bearer {}", token("bob", false));
+        for pair in [[bob.as_str(), "Bearer garbage"], [bob.as_str(), bob.as_str()]] {
+            app.send_with(
+                "POST",
+                &path,
+                As::Nobody,
+                &[("Authorization", pair[0]), ("Authorization", pair[1])],
+                Some(json!({"seatCodes": ["S2"]})),
+            )
+            .await
+            .assert_error(401, "UNAUTHORIZED");
+        }
+        assert_eq!(app.counts(id).await, (0, 1, 9, 10));
     }
 }
 

@@ -3,6 +3,7 @@
 
 use std::future::{ready, Ready};
 
+use actix_web::http::header::HeaderValue;
 use actix_web::{dev::Payload, web, FromRequest, HttpMessage, HttpRequest};
 use booking_domain::{Caller, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -74,13 +75,20 @@ impl Authenticator {
     fn identify(&self, req: &HttpRequest) -> Result<Identity, ApiError> {
         match self.mode {
             AuthMode::Trust => Ok(Identity::Trusted {
-                header_user: req
-                    .headers()
-                    .get("x-user-id")
+                header_user: single(req, "x-user-id")
+                    .map_err(|()| {
+                        ApiError::bad_request(
+                            "VALIDATION_ERROR",
+                            "send one X-User-Id header, not several",
+                        )
+                    })?
                     .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
             }),
             AuthMode::Jwt => {
-                let Some(header) = req.headers().get(actix_web::http::header::AUTHORIZATION) else {
+                let header = single(req, "authorization").map_err(|()| {
+                    ApiError::unauthorized("send one Authorization header, not several")
+                })?;
+                let Some(header) = header else {
                     return Ok(Identity::Anonymous);
                 };
                 let token = header
@@ -106,6 +114,18 @@ impl Authenticator {
                 }))
             }
         }
+    }
+}
+
+/// The one value of a header that names the caller. Several are refused:
+/// which one counts would depend on who reads them (a proxy that adds its
+/// own after the client's, a server that takes the first).
+fn single<'a>(req: &'a HttpRequest, name: &str) -> Result<Option<&'a HeaderValue>, ()> {
+    let mut values = req.headers().get_all(name);
+    let first = values.next();
+    match values.next() {
+        Some(_) => Err(()),
+        None => Ok(first),
     }
 }
 
