@@ -70,7 +70,10 @@ pub const CODES: &[(&str, &str)] = [
         "EXTENSION_LIMIT",
         "the hold already lasts holds.max_total_seconds from its creation",
     ),
-    ("INVALID_CURSOR", "the cursor is not one this API gave out"),
+    (
+        "INVALID_CURSOR",
+        "the cursor is not one this API could give out",
+    ),
     (
         "TOO_MANY_STREAMS",
         "this instance serves live.max_connections streams already",

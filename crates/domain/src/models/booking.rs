@@ -53,7 +53,7 @@ impl BookingCursor {
     }
 
     pub fn decode(token: &str) -> Result<Self, ParseError> {
-        let bad = || ParseError::new("cursor is not one this API gave out");
+        let bad = || ParseError::new("cursor is not one this API could give out");
         if token.len() > 200 || token.len() % 2 != 0 {
             return Err(bad());
         }
@@ -66,10 +66,18 @@ impl BookingCursor {
         let raw = String::from_utf8(bytes).map_err(|_| bad())?;
         let (micros, id) = raw.split_once('.').ok_or_else(bad)?;
         let micros: i64 = micros.parse().map_err(|_| bad())?;
-        Ok(Self {
+        let cursor = Self {
             created_at: DateTime::from_timestamp_micros(micros).ok_or_else(bad)?,
             id: HoldId::parse(id).map_err(|_| bad())?,
-        })
+        };
+        // Only the exact spelling `encode` gives (lower-case hex, no sign,
+        // no leading zeros, a time after 1970). A cursor is not signed: a
+        // well-formed one only ever pages through the caller's own
+        // bookings, so forging one shows nothing more.
+        if micros < 0 || cursor.encode() != token {
+            return Err(bad());
+        }
+        Ok(cursor)
     }
 }
 
@@ -112,6 +120,19 @@ mod tests {
         assert_eq!(BookingCursor::decode(&cursor.encode()), Ok(cursor));
         for bad in ["", "zz", "31", &"a".repeat(400), "312e"] {
             assert!(BookingCursor::decode(bad).is_err(), "{bad:?}");
+        }
+        // Other spellings of a cursor this API could give out.
+        let hex = |raw: &str| -> String { raw.bytes().map(|b| format!("{b:02x}")).collect() };
+        let raw = format!("1700000000123456.{}", cursor.id);
+        assert_eq!(BookingCursor::decode(&hex(&raw)), Ok(cursor));
+        for other in [
+            cursor.encode().to_uppercase(),
+            hex(&format!("+{raw}")),
+            hex(&format!("0{raw}")),
+            hex(&format!("-1.{}", cursor.id)),
+            hex(&raw.to_uppercase()),
+        ] {
+            assert!(BookingCursor::decode(&other).is_err(), "{other:?}");
         }
     }
 }
