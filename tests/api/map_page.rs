@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, As, TestApp};
+use crate::helpers::{spawn_app, spawn_jwt_app, token, As, TestApp};
 
 const INSTALL: &str =
     "install Debian's browser and driver: apt-get install chromium chromium-driver";
@@ -248,4 +248,57 @@ on_both_stores! {
             println!("screenshot: {}", path.display());
         }
     }
+}
+
+/// In jwt mode the box takes a token: the page sends it as a bearer token
+/// (it sent only X-User-Id, so every click got 401: the security audit).
+#[tokio::test]
+async fn in_jwt_mode_the_page_holds_a_seat_for_the_token_in_the_box() {
+    let app = spawn_jwt_app().await;
+    let admin = token("boss", true);
+    let body = json!({"name": "Token night", "date": "2030-06-01T19:30:00Z", "location": "Hall", "totalSeats": 6});
+    let created = app
+        .send("POST", "/events", As::Bearer(&admin), Some(body))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let event = created.body["eventId"].as_i64().unwrap();
+    let browser = Driver::start().await;
+    browser
+        .open(&format!("{}/events/{event}/map", app.address))
+        .await;
+    browser
+        .await_seat("S2", "available", Duration::from_secs(10))
+        .await;
+
+    let erin = token("erin", false);
+    browser
+        .run(&format!(
+            "document.getElementById('user').value = '{erin}'; document.getElementById('seat-S2').click();"
+        ))
+        .await;
+    browser
+        .await_seat("S2", "held", Duration::from_secs(2))
+        .await;
+    assert_eq!(held_codes(&app, event).await, ["S2"]);
+    // Held for erin: the hold the page made is hers, not another's.
+    let made = browser.run("return [...mine.values()];").await;
+    let hold = made[0]
+        .as_str()
+        .expect("the page kept its hold's id")
+        .to_owned();
+    let path = format!("/holds/{hold}");
+    assert_eq!(
+        app.send("GET", &path, As::Bearer(&erin), None).await.status,
+        200
+    );
+    app.send("GET", &path, As::Bearer(&token("frank", false)), None)
+        .await
+        .assert_error(403, "NOT_HOLD_OWNER");
+    browser
+        .run("document.getElementById('seat-S2').click();")
+        .await;
+    browser
+        .await_seat("S2", "available", Duration::from_secs(2))
+        .await;
+    assert!(held_codes(&app, event).await.is_empty());
 }
