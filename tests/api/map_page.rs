@@ -233,7 +233,7 @@ on_both_stores! {
         println!("the page showed the hold {took:?} after the API answered");
 
         // A person holds a seat by clicking it, and releases it again.
-        browser.run("document.getElementById('user').value = 'dave'; document.getElementById('seat-B3').click();").await;
+        browser.run("document.getElementById('user').value = 'dave.q.public'; document.getElementById('seat-B3').click();").await;
         browser.await_seat("B3", "held", Duration::from_secs(2)).await;
         assert!(held_codes(&app, event).await.contains(&"B3".to_owned()));
         browser.run("document.getElementById('seat-B3').click();").await;
