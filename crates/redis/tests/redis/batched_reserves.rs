@@ -224,3 +224,45 @@ async fn reserves_and_reads_waiting_on_a_frozen_server_fail_within_one_timeout()
         Mirror::Ready(ReserveOutcome::Held(_))
     ));
 }
+
+/// While the event is watched, each hold of a call is one change with the
+/// counts right after it, as if the reserves had gone one by one: the held
+/// count rises by one per change, though a call writes its holds' owners
+/// only at its end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reserves_sent_together_are_recorded_one_change_each_with_exact_counts() {
+    let server = PrivateRedis::start(&[]);
+    let store = Arc::new(RedisHoldStore::connect(&server.url(), "batch", 4).unwrap());
+    let e = event(1);
+    load(&*store, e, 60, &[]).await;
+    let Mirror::Ready(start) = store.watch(e, LONG).await.unwrap() else {
+        panic!("the event is loaded");
+    };
+    let _: () = server.query(redis::cmd("CONFIG").arg("RESETSTAT"));
+
+    let outcomes = all_at_once(&store, one_seat_each(e, 1..=40)).await;
+    assert!(outcomes
+        .iter()
+        .all(|o| matches!(o, Mirror::Ready(ReserveOutcome::Held(_)))));
+    assert!(
+        evalsha_calls(&server) < 40,
+        "the reserves were not sent together"
+    );
+
+    let Mirror::Ready(booking_domain::FeedRead::Changes(changes)) =
+        store.changes(e, start.position, 1_000, LONG).await.unwrap()
+    else {
+        panic!("the changes are kept");
+    };
+    assert_eq!(changes.len(), 40);
+    for (i, change) in changes.iter().enumerate() {
+        assert_eq!(change.state, booking_domain::SeatState::Held);
+        assert_eq!(change.seats.len(), 1);
+        assert_eq!(
+            (change.counts.booked, change.counts.held),
+            (0, i as u32 + 1),
+            "change {i}"
+        );
+    }
+    assert_eq!(counts(&*store, e).await, counted(0, 40));
+}
