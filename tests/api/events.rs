@@ -51,6 +51,12 @@ on_both_stores! {
                 .await;
             answer.assert_error(400, "INVALID_ID");
         }
+        // A path segment is percent-decoded before it is read (API.md).
+        let id = app.create_event(2).await;
+        let encoded: String = id.to_string().bytes().map(|b| format!("%{b:02X}")).collect();
+        let answer = app.send("GET", &format!("/events/{encoded}"), As::Nobody, None).await;
+        assert_eq!(answer.status, 200, "{encoded}: {:?}", answer.body);
+        assert_eq!(answer.body["id"], id);
     }
 }
 

@@ -4,7 +4,9 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, spawn_app_with, Answer, As, Stores, TestApp, STORES};
+use crate::helpers::{
+    spawn_app, spawn_app_with, spawn_jwt_app, token, Answer, As, Stores, TestApp, STORES,
+};
 
 fn new_event() -> Value {
     json!({"name": "Concert", "date": "2030-06-01T19:30:00Z", "location": "Main hall", "totalSeats": 10})
@@ -132,6 +134,30 @@ on_both_stores! {
         let again = post(&app, "/events", "good-caller", As::Nobody, body).await;
         assert!(replayed(&again));
     }
+}
+
+/// API.md: a replay answers what the first request was answered, whatever
+/// changed since. An admin whose role was taken away gets the create's
+/// 201 again, and nothing is made; another user with the key gets a 403.
+#[tokio::test]
+async fn a_replay_answers_as_the_first_time_even_after_a_role_change() {
+    let app = spawn_jwt_app().await;
+    let (admin, demoted) = (token("boss", true), token("boss", false));
+    let first = post(&app, "/events", "role", As::Bearer(&admin), new_event()).await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let again = post(&app, "/events", "role", As::Bearer(&demoted), new_event()).await;
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    assert!(replayed(&again));
+    assert_eq!(again.body["eventId"], first.body["eventId"]);
+    let other = token("mallory", false);
+    post(&app, "/events", "role", As::Bearer(&other), new_event())
+        .await
+        .assert_error(403, "FORBIDDEN");
+    let next = app.create_event_as(As::Bearer(&admin), 3).await;
+    assert_eq!(
+        next.body["eventId"],
+        first.body["eventId"].as_i64().unwrap() + 1
+    );
 }
 
 on_both_stores! {

@@ -323,8 +323,7 @@ impl SeatLedger {
             // The write may have happened: the seats stay pending, which
             // keeps them taken, until a retry or settling finds out.
             Err(error) => {
-                fault(Fault::Indeterminate);
-                self.settle_when_stale(event.id);
+                self.left_pending(Fault::Indeterminate, event.id);
                 return Err(error);
             }
         };
@@ -419,8 +418,7 @@ impl SeatLedger {
     /// stay pending (taken) until a retry, settling or a load finishes them.
     async fn finish(&self, hold: &Hold) {
         if let Err(error) = self.holds.finish_confirm(hold).await {
-            fault(Fault::FinishFailed);
-            self.settle_when_stale(hold.event);
+            self.left_pending(Fault::FinishFailed, hold.event);
             warn!(event = %hold.event, hold = %hold.id, error = %error, "booked, but the mirror is not updated yet");
         }
     }
@@ -428,8 +426,7 @@ impl SeatLedger {
     /// Puts a pending hold back (held until its expiry, or free).
     async fn abort(&self, event: EventId, id: HoldId) {
         if let Err(error) = self.holds.abort_confirm(event, id).await {
-            fault(Fault::AbortFailed);
-            self.settle_when_stale(event);
+            self.left_pending(Fault::AbortFailed, event);
             // The seats stay pending: taken, never double-booked; settling
             // gives them back.
             warn!(%event, hold = %id, error = %error, "could not put a hold back");
@@ -448,12 +445,13 @@ impl SeatLedger {
         self.settle_from(event, Instant::now());
     }
 
-    /// For a confirm this instance left pending (its repo write in doubt,
-    /// or the mirror's finish or abort failed): settled once the grace has
-    /// passed, whether or not anyone reads the event's counts or reserves
-    /// its seats meanwhile. The extra half grace covers the store's clock,
-    /// by which the pending confirm's age is judged.
-    fn settle_when_stale(&self, event: EventId) {
+    /// A confirm this instance left pending (its repo write in doubt, or
+    /// the mirror's finish or abort failed): counted, and settled once the
+    /// grace has passed, whether or not anyone reads the event's counts or
+    /// reserves its seats meanwhile. The extra half grace covers the
+    /// store's clock, by which the pending confirm's age is judged.
+    fn left_pending(&self, kind: Fault, event: EventId) {
+        fault(kind);
         let grace = self.config.pending_grace;
         self.settle_from(event, Instant::now() + grace + grace / 2);
     }
@@ -474,18 +472,17 @@ impl SeatLedger {
     pub async fn maintain(&self) -> MaintenanceReport {
         let mut report = MaintenanceReport::default();
         let now = Instant::now();
-        let events: Vec<EventId> = {
-            let mut to_settle = self.to_settle.lock().unwrap_or_else(|e| e.into_inner());
-            let due: Vec<EventId> = to_settle
-                .iter()
-                .filter(|(_, at)| **at <= now)
-                .map(|(event, _)| *event)
-                .collect();
-            for event in &due {
-                to_settle.remove(event);
-            }
-            due
-        };
+        let mut events = Vec::new();
+        self.to_settle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|event, due| {
+                let keep = *due > now;
+                if !keep {
+                    events.push(*event);
+                }
+                keep
+            });
         for event in events {
             if let Err(error) = self.settle_event(event, &mut report).await {
                 warn!(%event, error = %error, "could not list stale confirms");

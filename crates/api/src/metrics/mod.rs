@@ -130,8 +130,8 @@ fn describe() {
     for fault in booking_domain::ledger::Fault::ALL {
         metrics::counter!(booking_domain::ledger::FAULTS, "fault" => fault.as_str()).increment(0);
     }
-    for class in [Class::Reserve, Class::Write, Class::Read] {
-        for by in ["caller", "ip"] {
+    for class in Class::LIMITED {
+        for by in [crate::rate_limit::BY_CALLER, crate::rate_limit::BY_IP] {
             metrics::counter!(crate::rate_limit::REFUSED, "class" => class.as_str(), "by" => by)
                 .increment(0);
         }

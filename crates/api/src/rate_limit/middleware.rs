@@ -11,7 +11,7 @@ use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
 
-use super::{Bucket, RateLimits, Verdict, REFUSED};
+use super::{Bucket, RateLimits, Verdict, BY_CALLER, BY_IP, REFUSED};
 use crate::auth;
 use crate::error::{retry_after_seconds, ApiError};
 use crate::routes::{self, Class};
@@ -46,14 +46,14 @@ pub async fn middleware(
             class: class.as_str(),
             rate: class_limits.per_caller,
         });
-        kinds.push("caller");
+        kinds.push(BY_CALLER);
     }
     buckets.push(Bucket {
         scope: &ip,
         class: class.as_str(),
         rate: class_limits.per_ip,
     });
-    kinds.push("ip");
+    kinds.push(BY_IP);
     let verdicts = match side_call::within(limits.limiter.check(&buckets)).await {
         Ok(verdicts) => verdicts,
         Err(error) => {

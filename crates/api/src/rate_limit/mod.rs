@@ -27,6 +27,11 @@ use crate::settings::{ClassLimits, Rate, RateLimitSettings};
 
 pub const REFUSED: &str = "booking_rate_limited_total";
 
+/// What a bucket limits: the `by` label of [`REFUSED`] and the second
+/// half of a `RateLimit` item's name.
+pub const BY_CALLER: &str = "caller";
+pub const BY_IP: &str = "ip";
+
 /// One request to count: who (`c:<caller>` or `ip:<address>`), which
 /// class, and that class's limit for them.
 #[derive(Debug, Clone, Copy)]

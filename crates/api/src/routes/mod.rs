@@ -37,6 +37,9 @@ pub enum Class {
 }
 
 impl Class {
+    /// Every class a rate limit applies to.
+    pub const LIMITED: [Class; 3] = [Class::Reserve, Class::Write, Class::Read];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Class::Reserve => "reserve",

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use booking_domain::{
-    BookingRepo, ConfirmError, ConfirmOutcome, ExtendError, Hold, HoldId, LedgerConfig,
+    BookingRepo, ConfirmError, ConfirmOutcome, EventId, ExtendError, Hold, HoldId, LedgerConfig,
     MaintenanceReport, SeatNo, SeatState, StoreError,
 };
 use chrono::Utc;
@@ -14,6 +14,14 @@ use crate::faulty::{Call, Fault};
 use crate::{
     codes, ledger, limits, names, owner, short_holds, user, App, PAST_GRACE, PAST_SHORT_TTL,
 };
+
+/// Alice's confirm of `hold`, left in doubt: the repo may or may not have
+/// written it.
+async fn confirm_in_doubt(app: &App, event: EventId, hold: HoldId) {
+    app.repo.fail(Call::Confirm, Fault::Indeterminate);
+    let in_doubt = app.service.confirm(event, &user("alice"), hold).await;
+    assert!(in_doubt.is_err(), "{in_doubt:?}");
+}
 
 fn settled(settled: usize, failures: usize) -> MaintenanceReport {
     MaintenanceReport {
@@ -214,12 +222,7 @@ async fn a_confirm_left_in_doubt_is_settled_after_the_grace_without_anyone_readi
     let app = App::with(short_holds(), ledger());
     let event = app.event(&[3]).await;
     let hold = app.hold(&event, "alice", &["A1", "A2"]).await;
-    app.repo.fail(Call::Confirm, Fault::Indeterminate);
-    assert!(app
-        .service
-        .confirm(event.id, &user("alice"), hold.id)
-        .await
-        .is_err());
+    confirm_in_doubt(&app, event.id, hold.id).await;
 
     // Not yet: it may still be running.
     assert_eq!(app.service.maintain().await, settled(0, 0));
@@ -298,12 +301,7 @@ async fn a_confirm_in_doubt_is_not_settled_while_it_may_still_be_running() {
     );
     let event = app.event(&[3]).await;
     let hold = app.hold(&event, "alice", &["A1"]).await;
-    app.repo.fail(Call::Confirm, Fault::Indeterminate);
-    assert!(app
-        .service
-        .confirm(event.id, &user("alice"), hold.id)
-        .await
-        .is_err());
+    confirm_in_doubt(&app, event.id, hold.id).await;
     // A refused reserve notices the taken seat.
     assert_eq!(app.refused(&event, "bob", &["A1"]).await, codes(&["A1"]));
 
@@ -320,12 +318,7 @@ async fn a_pending_confirm_whose_booking_never_happened_is_aborted_by_maintain_a
     let app = App::with(short_holds(), ledger());
     let event = app.event(&[3]).await;
     let hold = app.hold(&event, "alice", &["A1", "A2"]).await;
-    app.repo.fail(Call::Confirm, Fault::Indeterminate);
-    assert!(app
-        .service
-        .confirm(event.id, &user("alice"), hold.id)
-        .await
-        .is_err());
+    confirm_in_doubt(&app, event.id, hold.id).await;
 
     tokio::time::sleep(PAST_SHORT_TTL).await;
     // A pending hold does not expire: still taken, and the refusal
