@@ -137,6 +137,14 @@ pub async fn load(
 }
 
 /// The event's counts, which must be loaded.
+/// A store's answer that must come from a loaded mirror.
+pub fn ready<T>(answer: Result<Mirror<T>, crate::StoreError>) -> T {
+    match answer.unwrap() {
+        Mirror::Ready(answer) => answer,
+        Mirror::NotLoaded => panic!("the event should be loaded"),
+    }
+}
+
 pub async fn counts(store: &dyn HoldStore, event_id: EventId) -> SeatCounts {
     match store
         .counts(event_id, Duration::from_secs(60))
@@ -166,6 +174,7 @@ macro_rules! hold_store_contract {
             finishing_a_confirm_books_the_seats_once,
             finishing_a_confirm_whose_hold_was_lost_still_books_it,
             aborting_a_confirm_gives_the_hold_back,
+            a_hold_given_back_after_later_expiries_were_seen_still_expires_on_time,
             release_frees_only_the_owners_live_hold,
             unbook_frees_only_the_seats_of_that_booking,
             events_do_not_share_seats,

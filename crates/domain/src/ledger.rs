@@ -272,28 +272,32 @@ impl SeatLedger {
             .await
     }
 
-    pub async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {
-        self.holds.hold(event, id).await
+    pub async fn hold(&self, event: &Event, id: HoldId) -> Result<Option<Hold>, StoreError> {
+        self.ready(event, || self.holds.hold(event.id, id)).await
     }
 
     pub async fn extend(
         &self,
-        event: EventId,
+        event: &Event,
         id: HoldId,
         user: &UserId,
         by: Duration,
         max_total: Duration,
     ) -> Result<ExtendOutcome, StoreError> {
-        self.holds.extend(event, id, user, by, max_total).await
+        self.ready(event, || {
+            self.holds.extend(event.id, id, user, by, max_total)
+        })
+        .await
     }
 
     pub async fn release(
         &self,
-        event: EventId,
+        event: &Event,
         id: HoldId,
         user: &UserId,
     ) -> Result<ReleaseOutcome, StoreError> {
-        self.holds.release(event, id, user).await
+        self.ready(event, || self.holds.release(event.id, id, user))
+            .await
     }
 
     /// Turns a hold into a booking, exactly once: the booking's id is the

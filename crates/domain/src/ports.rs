@@ -227,7 +227,11 @@ pub trait HoldStore: Send + Sync {
     async fn reserve(&self, request: &HoldRequest) -> Result<Mirror<ReserveOutcome>, StoreError>;
 
     /// The unexpired hold `id` of `event`, pending or not.
-    async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError>;
+    ///
+    /// Like every call below that answers from the mirror, MUST answer
+    /// `NotLoaded` where `reserve` would: a hold read from data older than
+    /// the store claims may be one released since.
+    async fn hold(&self, event: EventId, id: HoldId) -> Result<Mirror<Option<Hold>>, StoreError>;
 
     /// Moves an unexpired, not pending hold owned by `user` to expire `by`
     /// later, but never later than `max_total` after its creation.
@@ -242,7 +246,7 @@ pub trait HoldStore: Send + Sync {
         user: &UserId,
         by: Duration,
         max_total: Duration,
-    ) -> Result<ExtendOutcome, StoreError>;
+    ) -> Result<Mirror<ExtendOutcome>, StoreError>;
 
     /// Moves an unexpired hold owned by `user` to pending, so it can no
     /// longer expire while its booking is written.
@@ -279,7 +283,7 @@ pub trait HoldStore: Send + Sync {
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<ReleaseOutcome, StoreError>;
+    ) -> Result<Mirror<ReleaseOutcome>, StoreError>;
 
     /// Frees the seats of a cancelled booking: only those still marked as
     /// booked by `booking`, so a seat booked again since stays booked.

@@ -373,13 +373,11 @@ impl HoldStore for MemoryHoldStore {
         }))
     }
 
-    async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {
+    async fn hold(&self, event: EventId, id: HoldId) -> Result<Mirror<Option<Hold>>, StoreError> {
         let now = Utc::now();
-        Ok(self
-            .with_event(event, |seats| {
-                seats.live_hold(id, now).map(|e| e.hold.clone())
-            })
-            .flatten())
+        Ok(self.with_ready_event(event, |seats| {
+            seats.live_hold(id, now).map(|e| e.hold.clone())
+        }))
     }
 
     async fn extend(
@@ -389,9 +387,9 @@ impl HoldStore for MemoryHoldStore {
         user: &UserId,
         by: Duration,
         max_total: Duration,
-    ) -> Result<ExtendOutcome, StoreError> {
+    ) -> Result<Mirror<ExtendOutcome>, StoreError> {
         let now = Utc::now();
-        let outcome = self.with_event(event, |seats| {
+        Ok(self.with_ready_event(event, |seats| {
             let Some(entry) = seats.holds.get_mut(&id).filter(|e| e.live(now)) else {
                 return ExtendOutcome::NotFound;
             };
@@ -408,8 +406,7 @@ impl HoldStore for MemoryHoldStore {
             }
             entry.hold.expires_at = later;
             ExtendOutcome::Extended(entry.hold.clone())
-        });
-        Ok(outcome.unwrap_or(ExtendOutcome::NotFound))
+        }))
     }
 
     async fn begin_confirm(
@@ -473,9 +470,9 @@ impl HoldStore for MemoryHoldStore {
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<ReleaseOutcome, StoreError> {
+    ) -> Result<Mirror<ReleaseOutcome>, StoreError> {
         let now = Utc::now();
-        let outcome = self.with_event(event, |seats| {
+        Ok(self.with_ready_event(event, |seats| {
             seats.purge_expired(now);
             match seats.holds.get(&id) {
                 None => ReleaseOutcome::NotFound,
@@ -486,8 +483,7 @@ impl HoldStore for MemoryHoldStore {
                     ReleaseOutcome::Released
                 }
             }
-        });
-        Ok(outcome.unwrap_or(ReleaseOutcome::NotFound))
+        }))
     }
 
     async fn unbook(

@@ -205,7 +205,7 @@ impl HoldStore for RedisHoldStore {
         self.reserve_seats(request).await
     }
 
-    async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {
+    async fn hold(&self, event: EventId, id: HoldId) -> Result<Mirror<Option<Hold>>, StoreError> {
         self.read_hold(event, id).await
     }
 
@@ -216,7 +216,7 @@ impl HoldStore for RedisHoldStore {
         user: &UserId,
         by: Duration,
         max_total: Duration,
-    ) -> Result<ExtendOutcome, StoreError> {
+    ) -> Result<Mirror<ExtendOutcome>, StoreError> {
         self.extend_hold(event, id, user, by, max_total).await
     }
 
@@ -242,7 +242,7 @@ impl HoldStore for RedisHoldStore {
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<ReleaseOutcome, StoreError> {
+    ) -> Result<Mirror<ReleaseOutcome>, StoreError> {
         self.release_hold(event, id, user).await
     }
 

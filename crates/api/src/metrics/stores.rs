@@ -76,7 +76,7 @@ impl HoldStore for TimedHoldStore {
         timed(self.store, "reserve", self.inner.reserve(request)).await
     }
 
-    async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {
+    async fn hold(&self, event: EventId, id: HoldId) -> Result<Mirror<Option<Hold>>, StoreError> {
         timed(self.store, "hold", self.inner.hold(event, id)).await
     }
 
@@ -87,7 +87,7 @@ impl HoldStore for TimedHoldStore {
         user: &UserId,
         by: Duration,
         max_total: Duration,
-    ) -> Result<ExtendOutcome, StoreError> {
+    ) -> Result<Mirror<ExtendOutcome>, StoreError> {
         timed(
             self.store,
             "extend",
@@ -133,7 +133,7 @@ impl HoldStore for TimedHoldStore {
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<ReleaseOutcome, StoreError> {
+    ) -> Result<Mirror<ReleaseOutcome>, StoreError> {
         timed(self.store, "release", self.inner.release(event, id, user)).await
     }
 

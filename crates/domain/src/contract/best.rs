@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::holds::{begin, held, reserve, reserved, LONG, PAST_SHORT, SHORT};
-use super::{best, counts, event, load, request, rows, seat, seats, single_row, user};
+use super::{best, counts, event, load, ready, request, rows, seat, seats, single_row, user};
 use crate::{BeginConfirm, ExtendOutcome, HoldId, HoldStore, Mirror, ReserveOutcome, SeatState};
 
 async fn best_seats(store: &dyn HoldStore, r: crate::HoldRequest) -> Vec<u32> {
@@ -154,13 +154,13 @@ pub async fn extending_a_hold_moves_its_expiry_up_to_the_cap(store: &dyn HoldSto
     load(store, e, single_row(10), &[]).await;
     let id = held(store, e, "alice", &[1]).await;
     let alice = user("alice");
-    let hold = store.hold(e, id).await.unwrap().unwrap();
+    let hold = ready(store.hold(e, id).await).unwrap();
     let (by, cap) = (LONG, LONG * 3);
     let after = |outcome| match outcome {
         ExtendOutcome::Extended(hold) => hold,
         other => panic!("expected an extension, got {other:?}"),
     };
-    let once = after(store.extend(e, id, &alice, by, cap).await.unwrap());
+    let once = after(ready(store.extend(e, id, &alice, by, cap).await));
     assert_eq!(
         once.expires_at,
         hold.expires_at + chrono::Duration::from_std(by).unwrap()
@@ -168,17 +168,17 @@ pub async fn extending_a_hold_moves_its_expiry_up_to_the_cap(store: &dyn HoldSto
     assert_eq!(once.created_at, hold.created_at);
     assert_eq!(once.seats, hold.seats);
     // The second extension would pass the cap: it stops there.
-    let twice = after(store.extend(e, id, &alice, by * 2, cap).await.unwrap());
+    let twice = after(ready(store.extend(e, id, &alice, by * 2, cap).await));
     assert_eq!(
         twice.expires_at,
         hold.created_at + chrono::Duration::from_std(cap).unwrap()
     );
     assert!(matches!(
-        store.extend(e, id, &alice, by, cap).await.unwrap(),
+        ready(store.extend(e, id, &alice, by, cap).await),
         ExtendOutcome::AtLimit(_)
     ));
     assert_eq!(
-        store.hold(e, id).await.unwrap().unwrap().expires_at,
+        ready(store.hold(e, id).await).unwrap().expires_at,
         twice.expires_at
     );
 }
@@ -188,16 +188,17 @@ pub async fn an_extended_hold_keeps_its_seats_past_its_first_expiry(store: &dyn 
     load(store, e, single_row(10), &[]).await;
     let short = request(e, "alice", &[1, 2], SHORT);
     reserved(store, short.clone()).await;
-    let extended = store
-        .extend(
-            e,
-            short.id,
-            &short.user,
-            Duration::from_secs(5),
-            Duration::from_secs(60),
-        )
-        .await
-        .unwrap();
+    let extended = ready(
+        store
+            .extend(
+                e,
+                short.id,
+                &short.user,
+                Duration::from_secs(5),
+                Duration::from_secs(60),
+            )
+            .await,
+    );
     assert!(matches!(extended, ExtendOutcome::Extended(_)));
     tokio::time::sleep(PAST_SHORT).await;
     assert_eq!(counts(store, e).await.held, 2);
@@ -218,7 +219,7 @@ pub async fn best_available_finds_seats_freed_before_the_ones_it_took(store: &dy
     assert_eq!(best_seats(store, best(e, "bob", 1, LONG)).await, [4]);
     assert_eq!(best_seats(store, best(e, "carol", 2, LONG)).await, [5, 6]);
     // Row A comes free again: the lowest row wins again.
-    store.release(e, first, &user("alice")).await.unwrap();
+    ready(store.release(e, first, &user("alice")).await);
     assert_eq!(best_seats(store, best(e, "dave", 2, LONG)).await, [1, 2]);
     // An expiry and an unbook free seats too.
     reserved(store, request(e, "erin", &[3], SHORT)).await;
@@ -246,7 +247,7 @@ pub async fn best_available_finds_a_run_freed_below_the_runs_it_gave(store: &dyn
     // Seat 4 back on sale: row A has 3, 4, 5 together again, below the
     // rows the last two searches ended in; a search that resumed after
     // those would split the seats (1, 3, 4) instead.
-    store.release(e, four, &user("alice")).await.unwrap();
+    ready(store.release(e, four, &user("alice")).await);
     assert_eq!(best_seats(store, best(e, "dave", 3, LONG)).await, [3, 4, 5]);
     // No row has three together now: the first three available.
     assert_eq!(

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::holds::{begin, held, reserved, PAST_SHORT, SHORT};
-use super::{counts, event, load, request, rows, seat, seats, user};
+use super::{counts, event, load, ready, request, rows, seat, seats, user};
 use crate::{
     BeginConfirm, FeedPosition, FeedRead, HoldId, HoldStore, Mirror, SeatChange, SeatCounts,
     SeatState, WatchStart,
@@ -64,7 +64,7 @@ pub async fn watching_starts_from_the_map_and_records_every_change(store: &dyn H
 
     let first = held(store, e, "alice", &[2, 1]).await;
     let second = held(store, e, "bob", &[4]).await;
-    store.release(e, second, &user("bob")).await.unwrap();
+    ready(store.release(e, second, &user("bob")).await);
     let BeginConfirm::Pending(hold) = begin(store, e, first, "alice").await else {
         panic!("a live hold should go pending");
     };

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::holds::{begin, held, loaded, reserve, LONG};
-use super::{counts, event, load, request, seat, seats, single_row, spec};
+use super::{counts, event, load, ready, request, seat, seats, single_row, spec};
 use crate::{
     BeginConfirm, BeginLoad, HoldId, HoldStore, LoadStep, LoadToken, Mirror, ReserveOutcome,
     SeatCounts,
@@ -69,7 +69,7 @@ pub async fn a_load_keeps_holds_but_booked_seats_win(store: &dyn HoldStore) {
     let id = held(store, e, "alice", &[1, 2]).await;
     let booking = HoldId::generate(e);
     load(store, e, single_row(100), &[(seat(2), booking)]).await;
-    assert!(store.hold(e, id).await.unwrap().is_some());
+    assert!(ready(store.hold(e, id).await).is_some());
     assert_eq!(
         counts(store, e).await,
         SeatCounts {
@@ -79,7 +79,7 @@ pub async fn a_load_keeps_holds_but_booked_seats_win(store: &dyn HoldStore) {
         }
     );
     // Releasing the hold frees only the seat it still has.
-    store.release(e, id, &super::user("alice")).await.unwrap();
+    ready(store.release(e, id, &super::user("alice")).await);
     assert_eq!(
         counts(store, e).await,
         SeatCounts {
@@ -320,9 +320,9 @@ pub async fn a_load_forgets_spent_holds_that_older_data_brought_back(store: &dyn
         .unwrap();
     assert_eq!(store.finish_load(e, token).await.unwrap(), LoadStep::Done);
 
-    assert_eq!(store.hold(e, cancelled).await.unwrap(), None);
-    assert_eq!(store.hold(e, dead).await.unwrap(), None);
-    assert!(store.hold(e, live).await.unwrap().is_some());
+    assert_eq!(ready(store.hold(e, cancelled).await), None);
+    assert_eq!(ready(store.hold(e, dead).await), None);
+    assert!(ready(store.hold(e, live).await).is_some());
     assert_eq!(
         store.stale_pending(e, Duration::ZERO).await.unwrap(),
         vec![]
@@ -351,7 +351,7 @@ pub async fn a_load_forgets_spent_holds_that_older_data_brought_back(store: &dyn
     // Again, while ready, and for an event without a mirror: nothing.
     store.forget_holds(e, &[cancelled, dead]).await.unwrap();
     store.forget_holds(event(2), &[cancelled]).await.unwrap();
-    assert!(store.hold(e, live).await.unwrap().is_some());
+    assert!(ready(store.hold(e, live).await).is_some());
     assert_eq!(counts(store, e).await.held, 8);
 }
 

@@ -128,8 +128,10 @@ impl BookingService {
     }
 
     async fn hold_exists(&self, event: EventId, id: HoldId) -> Result<bool, crate::StoreError> {
-        if self.ledger.hold(event, id).await?.is_some() {
-            return Ok(true);
+        if let Some(event) = self.event(event).await? {
+            if self.ledger.hold(&event, id).await?.is_some() {
+                return Ok(true);
+            }
         }
         Ok(self.repo.booking(id).await?.is_some())
     }
@@ -141,10 +143,11 @@ impl BookingService {
         user: &UserId,
         id: HoldId,
     ) -> Result<(), ReleaseError> {
-        self.event(event_id)
+        let event = self
+            .event(event_id)
             .await?
             .ok_or(ReleaseError::EventNotFound)?;
-        match self.ledger.release(event_id, id, user).await? {
+        match self.ledger.release(&event, id, user).await? {
             ReleaseOutcome::Released => Ok(()),
             ReleaseOutcome::NotFound => Err(ReleaseError::HoldNotFound),
             ReleaseOutcome::NotOwner => Err(ReleaseError::NotOwner),
@@ -154,15 +157,15 @@ impl BookingService {
     /// The hold `id`, for its owner, with its event.
     pub async fn hold(&self, user: &UserId, id: HoldId) -> Result<Reservation, HoldViewError> {
         let event_id = id.event_hint().ok_or(HoldViewError::NotFound)?;
+        let event = self.event(event_id).await?.ok_or(HoldViewError::NotFound)?;
         let hold = self
             .ledger
-            .hold(event_id, id)
+            .hold(&event, id)
             .await?
             .ok_or(HoldViewError::NotFound)?;
         if &hold.user != user {
             return Err(HoldViewError::NotOwner);
         }
-        let event = self.event(event_id).await?.ok_or(HoldViewError::NotFound)?;
         Ok(Reservation { event, hold })
     }
 
@@ -178,7 +181,7 @@ impl BookingService {
         let limits = &self.limits;
         match self
             .ledger
-            .extend(event_id, id, user, limits.hold_ttl, limits.hold_max_total)
+            .extend(&event, id, user, limits.hold_ttl, limits.hold_max_total)
             .await?
         {
             ExtendOutcome::Extended(hold) => Ok(Reservation { event, hold }),

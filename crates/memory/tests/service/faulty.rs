@@ -284,8 +284,8 @@ impl<S: HoldStore + ?Sized> HoldStore for Faulty<S> {
             .await
     }
 
-    async fn hold(&self, event: EventId, id: HoldId) -> Result<Option<Hold>, StoreError> {
-        self.call(Call::Hold, || self.inner.hold(event, id)).await
+    async fn hold(&self, event: EventId, id: HoldId) -> Result<Mirror<Option<Hold>>, StoreError> {
+        self.mirror(Call::Hold, || self.inner.hold(event, id)).await
     }
 
     async fn extend(
@@ -295,8 +295,8 @@ impl<S: HoldStore + ?Sized> HoldStore for Faulty<S> {
         user: &UserId,
         by: Duration,
         max_total: Duration,
-    ) -> Result<ExtendOutcome, StoreError> {
-        self.call(Call::Extend, || {
+    ) -> Result<Mirror<ExtendOutcome>, StoreError> {
+        self.mirror(Call::Extend, || {
             self.inner.extend(event, id, user, by, max_total)
         })
         .await
@@ -329,8 +329,8 @@ impl<S: HoldStore + ?Sized> HoldStore for Faulty<S> {
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<ReleaseOutcome, StoreError> {
-        self.call(Call::Release, || self.inner.release(event, id, user))
+    ) -> Result<Mirror<ReleaseOutcome>, StoreError> {
+        self.mirror(Call::Release, || self.inner.release(event, id, user))
             .await
     }
 

@@ -14,7 +14,7 @@ local m = mirror_meta()
 if not fenced(m, sec) then
   return { 'not_loaded' }
 end
-purge(now)
+purge_due(now, m[8])
 local rec = redis.call('HGET', HOLDS, id)
 if not rec then
   return { 'not_found' }

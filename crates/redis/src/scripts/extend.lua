@@ -1,5 +1,6 @@
 -- extend: move a live, not pending hold's expiry later, capped at its
--- creation plus max_total. Acts on the record only: not mirror-gated.
+-- creation plus max_total. Acts on the record only, but gated by the
+-- fence: data older than it claims may hold a record released since.
 --
 -- KEYS     every key of the event, as lib/common.lua names them
 -- ARGV[1]  hold id
@@ -8,11 +9,16 @@
 -- ARGV[4]  max_total, ms
 --
 -- Replies, checked in this order:
---   {'not_found'} (unknown or expired) | {'not_owner'} | {'confirming'}
+--   {'not_loaded'} | {'not_found'} (unknown or expired) | {'not_owner'}
+--   {'confirming'}
 --   {'at_limit', record} (nothing changed) | {'extended', record}
 
 local id, user = ARGV[1], ARGV[2]
-local now = clock()
+local now, sec = clock()
+local m = mirror_meta()
+if not fenced(m, sec) then
+  return { 'not_loaded' }
+end
 local rec = redis.call('HGET', HOLDS, id)
 if not rec then
   return { 'not_found' }
@@ -35,5 +41,5 @@ h.expiry = later
 rec = hold_record(h)
 redis.call('HSET', HOLDS, id, rec)
 redis.call('ZADD', EXP, 'XX', later, id)
-keep_alive(now, redis.call('HGET', META, 'due'), false)
+keep_alive(now, m[5], false)
 return { 'extended', rec }

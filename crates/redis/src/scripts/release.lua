@@ -5,11 +5,16 @@
 -- ARGV[1]  hold id
 -- ARGV[2]  asking user id
 --
--- Replies: 'released', 'not_found' (unknown, expired or pending), 'not_owner'.
+-- Replies: 'not_loaded', 'released', 'not_found' (unknown, expired or
+-- pending), 'not_owner'.
 
 local id, user = ARGV[1], ARGV[2]
-local now = clock()
-purge(now)
+local now, sec = clock()
+local m = mirror_meta()
+if not fenced(m, sec) then
+  return 'not_loaded'
+end
+purge_due(now, m[8])
 local rec = redis.call('HGET', HOLDS, id)
 if not rec then
   return 'not_found'
@@ -26,5 +31,5 @@ user_lost(h.user, free_owned(id, h.seats, freed))
 back_on_sale(now, freed)
 redis.call('HDEL', HOLDS, id)
 redis.call('ZREM', EXP, id)
-keep_alive(now, redis.call('HGET', META, 'due'), false)
+keep_alive(now, m[5], false)
 return 'released'

@@ -26,16 +26,17 @@ impl RedisHoldStore {
         &self,
         event: EventId,
         id: HoldId,
-    ) -> Result<Option<Hold>, StoreError> {
+    ) -> Result<Mirror<Option<Hold>>, StoreError> {
         let mut call = self.call(&self.scripts.hold, event);
         call.arg(Text(id));
         let value = self.run(&call).await?;
         let reply = Reply::parse("hold", &value)?;
-        match reply.status() {
-            b"hold" => Ok(Some(reply.hold(0, id, event)?)),
-            b"none" => Ok(None),
-            _ => Err(reply.unexpected()),
-        }
+        Ok(Mirror::Ready(match reply.status() {
+            b"hold" => Some(reply.hold(0, id, event)?),
+            b"none" => None,
+            b"not_loaded" => return Ok(Mirror::NotLoaded),
+            _ => return Err(reply.unexpected()),
+        }))
     }
 
     #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
@@ -46,7 +47,7 @@ impl RedisHoldStore {
         user: &UserId,
         by: Duration,
         max_total: Duration,
-    ) -> Result<ExtendOutcome, StoreError> {
+    ) -> Result<Mirror<ExtendOutcome>, StoreError> {
         let mut call = self.call(&self.scripts.extend, event);
         call.arg(Text(id))
             .arg(user.as_str())
@@ -54,14 +55,15 @@ impl RedisHoldStore {
             .arg(millis(max_total));
         let value = self.run(&call).await?;
         let reply = Reply::parse("extend", &value)?;
-        match reply.status() {
-            b"extended" => Ok(ExtendOutcome::Extended(reply.hold(0, id, event)?)),
-            b"at_limit" => Ok(ExtendOutcome::AtLimit(reply.hold(0, id, event)?)),
-            b"confirming" => Ok(ExtendOutcome::Confirming),
-            b"not_owner" => Ok(ExtendOutcome::NotOwner),
-            b"not_found" => Ok(ExtendOutcome::NotFound),
-            _ => Err(reply.unexpected()),
-        }
+        Ok(Mirror::Ready(match reply.status() {
+            b"extended" => ExtendOutcome::Extended(reply.hold(0, id, event)?),
+            b"at_limit" => ExtendOutcome::AtLimit(reply.hold(0, id, event)?),
+            b"confirming" => ExtendOutcome::Confirming,
+            b"not_owner" => ExtendOutcome::NotOwner,
+            b"not_found" => ExtendOutcome::NotFound,
+            b"not_loaded" => return Ok(Mirror::NotLoaded),
+            _ => return Err(reply.unexpected()),
+        }))
     }
 
     #[instrument(level = "debug", skip_all, fields(%event, hold = %id))]
@@ -70,17 +72,18 @@ impl RedisHoldStore {
         event: EventId,
         id: HoldId,
         user: &UserId,
-    ) -> Result<ReleaseOutcome, StoreError> {
+    ) -> Result<Mirror<ReleaseOutcome>, StoreError> {
         let mut call = self.call(&self.scripts.release, event);
         call.arg(Text(id)).arg(user.as_str());
         let value = self.run(&call).await?;
         let reply = Reply::parse("release", &value)?;
-        match reply.status() {
-            b"released" => Ok(ReleaseOutcome::Released),
-            b"not_found" => Ok(ReleaseOutcome::NotFound),
-            b"not_owner" => Ok(ReleaseOutcome::NotOwner),
-            _ => Err(reply.unexpected()),
-        }
+        Ok(Mirror::Ready(match reply.status() {
+            b"released" => ReleaseOutcome::Released,
+            b"not_found" => ReleaseOutcome::NotFound,
+            b"not_owner" => ReleaseOutcome::NotOwner,
+            b"not_loaded" => return Ok(Mirror::NotLoaded),
+            _ => return Err(reply.unexpected()),
+        }))
     }
 }
 

@@ -3,6 +3,7 @@
 //! alone, and must really share calls. On a private server, so its command
 //! counts are the test's own.
 
+use booking_domain::contract::ready;
 use std::collections::HashSet;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
@@ -88,14 +89,14 @@ async fn reserves_sent_together_share_calls_and_never_share_a_seat() {
                 for seat in &hold.seats {
                     assert!(held_seats.insert(*seat), "{seat:?} held twice");
                 }
-                let stored = store.hold(e, hold.id).await.unwrap().unwrap();
+                let stored = ready(store.hold(e, hold.id).await).unwrap();
                 assert_eq!(stored.user, request.user);
             }
             Mirror::Ready(ReserveOutcome::Unavailable(taken)) => {
                 assert!(!taken.is_empty());
                 // Refused only for a seat some other request got, and
                 // nothing of it held.
-                assert!(store.hold(e, request.id).await.unwrap().is_none());
+                assert!(ready(store.hold(e, request.id).await).is_none());
             }
             other => panic!("unexpected {other:?}"),
         }

@@ -6,6 +6,7 @@
 //! slot, as DESIGN.md promises. A master restarted empty answers NOSCRIPT
 //! and the client reloads the script on it by itself.
 
+use booking_domain::contract::ready;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -150,13 +151,6 @@ fn cluster_store(cluster: &Cluster, prefix: &KeyPrefix) -> RedisHoldStore {
         .unwrap()
 }
 
-fn ready<T: std::fmt::Debug>(answer: Mirror<T>) -> T {
-    match answer {
-        Mirror::Ready(answer) => answer,
-        Mirror::NotLoaded => panic!("the event should be loaded"),
-    }
-}
-
 /// Every script, as the service would run them, on one event.
 async fn every_script_runs(store: &RedisHoldStore, e: EventId) {
     let booking = HoldId::generate(e);
@@ -174,43 +168,32 @@ async fn every_script_runs(store: &RedisHoldStore, e: EventId) {
         LoadStep::Done
     );
     assert_eq!(store.finish_load(e, token).await.unwrap(), LoadStep::Done);
-    let ReserveOutcome::Held(hold) = ready(
-        store
-            .reserve(&request(e, "alice", &[1, 2], LONG))
-            .await
-            .unwrap(),
-    ) else {
+    let ReserveOutcome::Held(hold) =
+        ready(store.reserve(&request(e, "alice", &[1, 2], LONG)).await)
+    else {
         panic!("free seats should be held");
     };
-    assert!(store.hold(e, hold.id).await.unwrap().is_some());
-    assert!(matches!(
-        store
-            .extend(e, hold.id, &user("alice"), LONG, LONG * 2)
-            .await
-            .unwrap(),
-        ExtendOutcome::Extended(_)
-    ));
+    assert!(ready(store.hold(e, hold.id).await).is_some());
     assert!(matches!(
         ready(
             store
-                .reserve(&request(e, "bob", &[2, 9], LONG))
+                .extend(e, hold.id, &user("alice"), LONG, LONG * 2)
                 .await
-                .unwrap()
         ),
+        ExtendOutcome::Extended(_)
+    ));
+    assert!(matches!(
+        ready(store.reserve(&request(e, "bob", &[2, 9], LONG)).await),
         ReserveOutcome::Unavailable(_)
     ));
-    let ReserveOutcome::Held(best_hold) =
-        ready(store.reserve(&best(e, "bob", 3, LONG)).await.unwrap())
+    let ReserveOutcome::Held(best_hold) = ready(store.reserve(&best(e, "bob", 3, LONG)).await)
     else {
         panic!("three seats together should be held");
     };
     assert_eq!(best_hold.seats, seats(&[3, 4, 5]));
-    let BeginConfirm::Pending(pending) = ready(
-        store
-            .begin_confirm(e, hold.id, &user("alice"))
-            .await
-            .unwrap(),
-    ) else {
+    let BeginConfirm::Pending(pending) =
+        ready(store.begin_confirm(e, hold.id, &user("alice")).await)
+    else {
         panic!("a live hold should go pending");
     };
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -219,20 +202,15 @@ async fn every_script_runs(store: &RedisHoldStore, e: EventId) {
         1
     );
     store.abort_confirm(e, hold.id).await.unwrap();
-    ready(
-        store
-            .begin_confirm(e, hold.id, &user("alice"))
-            .await
-            .unwrap(),
-    );
+    ready(store.begin_confirm(e, hold.id, &user("alice")).await);
     store.finish_confirm(&pending).await.unwrap();
     store.unbook(e, booking, &seats(&[9])).await.unwrap();
     assert_eq!(
-        store.release(e, best_hold.id, &user("bob")).await.unwrap(),
+        ready(store.release(e, best_hold.id, &user("bob")).await),
         ReleaseOutcome::Released
     );
     assert_eq!(
-        ready(store.counts(e, Duration::from_secs(60)).await.unwrap()),
+        ready(store.counts(e, Duration::from_secs(60)).await),
         SeatCounts {
             booked: 2,
             held: 0,
@@ -240,7 +218,7 @@ async fn every_script_runs(store: &RedisHoldStore, e: EventId) {
         }
     );
     assert_eq!(
-        ready(store.seat_map(e).await.unwrap()).counts(),
+        ready(store.seat_map(e).await).counts(),
         SeatCounts {
             booked: 2,
             held: 0,

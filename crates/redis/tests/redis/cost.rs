@@ -424,3 +424,53 @@ async fn hot_event_reserves_per_redis_core() {
         eprintln!("  {name:28} {used:7.1} ({:5.1})", used / set_cpu);
     }
 }
+
+/// How often Redis ran `command` since the last RESETSTAT, scripts' calls
+/// included.
+fn calls_of(server: &PrivateRedis, command: &str) -> u64 {
+    let stats: String = server.query(redis::cmd("INFO").arg("commandstats"));
+    let name = format!("cmdstat_{command}:calls=");
+    stats
+        .lines()
+        .find_map(|line| line.strip_prefix(&name))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+/// Reserves and reads skip the expiry index while no hold is due (meta
+/// `nx`, lib/holds.lua), and read it again once one is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_read_the_expiry_index_only_once_a_hold_is_due() {
+    use crate::helpers::{counted, counts, hold};
+    let server = PrivateRedis::start(&[]);
+    let store = RedisHoldStore::connect(&server.url(), "booking", 2).unwrap();
+    let e = event(1);
+    booking_domain::contract::load(&store, e, single_row(100), &[]).await;
+    hold(&store, e, "first", &[1]).await;
+
+    let _: () = server.query(redis::cmd("CONFIG").arg("RESETSTAT"));
+    for seat in 2..12 {
+        hold(&store, e, "user", &[seat]).await;
+        assert_eq!(counts(&store, e).await, counted(0, seat));
+    }
+    assert_eq!(
+        (
+            calls_of(&server, "zrangebyscore"),
+            calls_of(&server, "zrange")
+        ),
+        (0, 0),
+        "nothing was due"
+    );
+
+    let short = request(e, "short", &[20], Duration::from_millis(50));
+    assert!(matches!(
+        store.reserve(&short).await.unwrap(),
+        Mirror::Ready(ReserveOutcome::Held(_))
+    ));
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert_eq!(counts(&store, e).await, counted(0, 11));
+    assert!(
+        calls_of(&server, "zrangebyscore") > 0,
+        "the due hold was looked for and freed"
+    );
+}

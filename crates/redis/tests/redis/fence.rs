@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use booking_domain::contract::{event, request, seats, user};
-use booking_domain::{EventId, HoldStore, Mirror, ReserveOutcome};
+use booking_domain::{EventId, HoldStore, Mirror, ReleaseOutcome, ReserveOutcome};
 use booking_redis::{EventKeys, KeyPrefix, Part, RedisHoldStore};
 
 use crate::helpers::{book, counted, counts, hold, load, LONG};
@@ -69,11 +69,18 @@ async fn a_server_restarted_from_an_older_snapshot_answers_not_loaded_until_relo
     load(&store, e, 10, &[]).await;
     let first = book(&store, e, "alice", &[1]).await;
     let second = book(&store, e, "bob", &[2]).await;
+    let released = hold(&store, e, "erin", &[4]).await;
     let _: () = server.query(&mut redis::cmd("SAVE"));
     copy(&server, "dump.rdb", "older.rdb");
-    // After the snapshot: seat 3 is booked, seat 1's booking cancelled.
+    // After the snapshot: seat 3 is booked, seat 1's booking cancelled,
+    // Erin's hold released.
     let third = book(&store, e, "carol", &[3]).await;
     store.unbook(e, first, &seats(&[1])).await.unwrap();
+    let erin = user("erin");
+    assert_eq!(
+        store.release(e, released.id, &erin).await.unwrap(),
+        Mirror::Ready(ReleaseOutcome::Released)
+    );
 
     server.stop();
     copy(&server, "older.rdb", "dump.rdb");
@@ -83,10 +90,28 @@ async fn a_server_restarted_from_an_older_snapshot_answers_not_loaded_until_relo
     let st: String = server.query(redis::cmd("HGET").arg(key(e, Part::Meta)).arg("st"));
     assert_eq!(st, "ready", "the snapshot's mirror claims to be loaded");
     assert_not_loaded(&store, e).await;
+    // Erin's released hold is back in the snapshot: not to be shown,
+    // extended or released again.
+    assert_eq!(store.hold(e, released.id).await.unwrap(), Mirror::NotLoaded);
+    assert_eq!(
+        store
+            .extend(e, released.id, &erin, LONG, LONG * 2)
+            .await
+            .unwrap(),
+        Mirror::NotLoaded
+    );
+    assert_eq!(
+        store.release(e, released.id, &erin).await.unwrap(),
+        Mirror::NotLoaded
+    );
 
     // The ledger reloads from the source of truth: 2 and 3 booked.
     load(&store, e, 10, &[(2, second), (3, third)]).await;
     assert_eq!(counts(&store, e).await, counted(2, 0));
+    assert_eq!(
+        store.hold(e, released.id).await.unwrap(),
+        Mirror::Ready(None)
+    );
     assert_eq!(
         store
             .reserve(&request(e, "dave", &[1, 3], LONG))

@@ -1,6 +1,7 @@
 //! The published reserve call (script source, KEYS, ARGV) is the one the
 //! store runs, so a benchmark can replay it with `redis-benchmark EVALSHA`.
 
+use booking_domain::contract::ready;
 use std::time::Duration;
 
 use booking_domain::contract::{event, request, seats};
@@ -44,11 +45,7 @@ async fn the_published_reserve_call_holds_seats_as_the_store_does() {
     };
     assert_eq!(answer[0], redis::Value::BulkString(b"held".to_vec()));
 
-    let stored = store
-        .hold(e, hold.id)
-        .await
-        .unwrap()
-        .expect("the hold is stored");
+    let stored = ready(store.hold(e, hold.id).await).expect("the hold is stored");
     assert_eq!(stored.seats, seats(&[4, 2]));
     assert_eq!(stored.user, hold.user);
 }
