@@ -326,9 +326,10 @@ pub async fn aborting_a_confirm_gives_the_hold_back(store: &dyn HoldStore) {
     );
 }
 
-/// A store may remember when the next hold expires, to skip the expiry
-/// index until then; a hold given back by an aborted confirm, while it was
-/// out of that index, must still expire at its own time.
+/// A hold given back by an aborted confirm expires at its own time, even
+/// when later expiries were looked at while it was pending (a store that
+/// remembered its next expiry to skip the expiry index would miss it:
+/// tried on Redis, docs/PERFORMANCE.md, "fifth session").
 pub async fn a_hold_given_back_after_later_expiries_were_seen_still_expires_on_time(
     store: &dyn HoldStore,
 ) {

@@ -25,7 +25,6 @@ redis.call('HSET', HOLDS, id, hold_record(h))
 -- Back among the expiring holds; if its expiry has passed, the purge
 -- frees it now.
 redis.call('ZADD', EXP, h.expiry, id)
-redis.call('HDEL', META, 'nx')
 purge(now)
 keep_alive(now, redis.call('HGET', META, 'due'), false)
 if h.expiry <= now then

@@ -53,7 +53,7 @@ for e in string.gmatch(ARGV[4], '%d+') do
   fixed[#fixed + 1] = string.format('%010d', tonumber(e))
 end
 -- Booked marks are rebuilt below: any seat may be available again.
-redis.call('HDEL', META, 'lo', 'runs', 'nx')
+redis.call('HDEL', META, 'lo', 'runs')
 redis.call('HSET', META, 'st', 'loading', 'tok', token, 'n', n, 'rows', table.concat(fixed),
            'until', until_ms, 'idle', ARGV[6])
 

@@ -16,7 +16,7 @@ if not fenced(m, sec) then
   return { 'not_loaded' }
 end
 arm(now, tonumber(ARGV[4]))
-purge_due(now, m[8])
+purge(now)
 local after = ARGV[2]
 keep_alive(now, m[5], false)
 if redis.call('HGET', META, 'ep') ~= ARGV[1] or not id_parts(after) then

@@ -12,7 +12,7 @@ local m = mirror_meta()
 if not fenced(m, sec) then
   return { 'not_loaded' }
 end
-purge_due(now, m[8])
+purge(now)
 -- Each hash keeps its placeholder member.
 local booked = redis.call('HLEN', BOOKED) - 1
 local held = redis.call('HLEN', OWNERS) - 1

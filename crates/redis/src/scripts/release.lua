@@ -14,7 +14,7 @@ local m = mirror_meta()
 if not fenced(m, sec) then
   return 'not_loaded'
 end
-purge_due(now, m[8])
+purge(now)
 local rec = redis.call('HGET', HOLDS, id)
 if not rec then
   return 'not_found'

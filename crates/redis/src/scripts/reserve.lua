@@ -27,7 +27,7 @@ local m = mirror_meta()
 if not fenced(m, sec) then
   return { 'not_loaded' }
 end
-local nx = purge_due(now, m[8])
+purge(now)
 
 -- What the batch's holds write to the owners, the records and the expiry
 -- index is gathered and written once, at the end: three commands per call
@@ -144,15 +144,6 @@ if #owned > 0 then
   redis.call('HSET', OWNERS, unpack(owned))
   redis.call('HSET', HOLDS, unpack(records))
   redis.call('ZADD', EXP, unpack(expiries))
-  -- This call's expiries rise with its requests' (one clock, ttl the
-  -- same for all but a changed setting): the least is checked, not sorted.
-  local least = math.huge
-  for i = 1, #expiries, 2 do
-    least = math.min(least, tonumber(expiries[i]))
-  end
-  if nx and least < nx then
-    redis.call('HSET', META, 'nx', int(least))
-  end
 end
 keep_alive(now, m[5], false)
 return replies

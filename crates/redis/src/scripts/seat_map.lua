@@ -10,7 +10,7 @@ local m = mirror_meta()
 if not fenced(m, sec) then
   return { 'not_loaded' }
 end
-purge_due(now, m[8])
+purge(now)
 local state = redis.call('GET', STATE)
 keep_alive(now, m[5], false)
 return { 'map', state }

@@ -13,7 +13,7 @@ if not fenced(m, sec) then
   return { 'not_loaded' }
 end
 arm(now, tonumber(ARGV[1]))
-purge_due(now, m[8])
+purge(now)
 local last = feed_bounds()
 local state = redis.call('GET', STATE)
 local booked = redis.call('HLEN', BOOKED) - 1

@@ -45,7 +45,7 @@
 -- The meta fields the mirror-gated scripts read, in this order: only what
 -- every call needs (each field read costs on the hot path).
 local function mirror_meta()
-  return redis.call('HMGET', META, 'st', 'rid', 'ls', 'sec', 'due', 'w', 'nid', 'nx')
+  return redis.call('HMGET', META, 'st', 'rid', 'ls', 'sec', 'due', 'w', 'nid')
 end
 
 local function mark_stale()

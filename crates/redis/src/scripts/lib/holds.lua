@@ -59,29 +59,6 @@ local function purge(now, upto)
   back_on_sale(now, freed)
 end
 
--- Meta `nx`: no hold expires before this ms. A lower bound (a hold that
--- leaves early leaves it low), absent when unknown; a script that adds an
--- expiry below it lowers it (reserve) or drops it (abort_confirm,
--- begin_load). While it is ahead, a call skips the expiry index: one
--- command less on every reserve and read. Passed, one ZRANGE tells
--- whether anything expired; if not, it moves to the first expiry.
--- Answers the bound as it stands after the call (nil: unknown).
-local function purge_due(now, nx)
-  nx = tonumber(nx)
-  if nx and now < nx then
-    return nx
-  end
-  local first = redis.call('ZRANGE', EXP, 0, 0, 'WITHSCORES')
-  -- The placeholder's score, +inf, reads 'inf': nothing expires.
-  local at = tonumber(first[2])
-  if at and at > now then
-    redis.call('HSET', META, 'nx', first[2])
-    return at
-  end
-  purge(now)
-  return nil
-end
-
 -- Marks `seat` booked by `booking`. Booked wins: whichever hold owned the
 -- seat loses it, and its user's count drops. `users_of` caches hold id ->
 -- user (false when the record is gone); `n` guards the state's length.
