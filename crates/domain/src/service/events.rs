@@ -1,8 +1,9 @@
 //! Events: create one, read its details and counts, read its seat map.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use tracing::{instrument, warn};
+use tracing::{instrument, warn, Instrument};
 
 use super::BookingService;
 use crate::{
@@ -33,13 +34,27 @@ impl BookingService {
         let event = Arc::new(event);
         self.events.found(event.clone());
         if !replayed {
-            // Loading the empty mirror now saves the first buyer the wait;
-            // if the hold store is down, the first use loads it instead.
-            if let Err(error) = self.ledger.prime(&event).await {
-                warn!(event = %event.id, error = %error, "could not load a new event's mirror");
-            }
+            self.prime(&event).await;
         }
         Ok(CreatedEvent { event, replayed })
+    }
+
+    /// Loads a new event's empty mirror, which saves the first buyer the
+    /// wait. A create needs only the repo: past a short wait the load goes
+    /// on alone (the first use of the event joins it or loads anew), so a
+    /// hold store that hangs does not hold creates up to its timeout.
+    async fn prime(&self, event: &Arc<Event>) {
+        const WAIT: Duration = Duration::from_millis(250);
+        let (ledger, event) = (Arc::clone(&self.ledger), Arc::clone(event));
+        let load = tokio::spawn(
+            async move {
+                if let Err(error) = ledger.prime(&event).await {
+                    warn!(event = %event.id, error = %error, "could not load a new event's mirror");
+                }
+            }
+            .in_current_span(),
+        );
+        let _ = tokio::time::timeout(WAIT, load).await;
     }
 
     pub async fn event_details(

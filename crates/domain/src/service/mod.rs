@@ -54,7 +54,7 @@ pub struct StorageHealth {
 
 /// The booking use cases. Cheap to share: clone the `Arc` it lives in.
 pub struct BookingService {
-    ledger: SeatLedger,
+    ledger: Arc<SeatLedger>,
     holds: Arc<dyn HoldStore>,
     repo: Arc<dyn BookingRepo>,
     limits: Limits,
@@ -81,7 +81,7 @@ impl BookingService {
         ledger: LedgerConfig,
     ) -> Self {
         Self {
-            ledger: SeatLedger::new(holds.clone(), repo.clone(), ledger),
+            ledger: Arc::new(SeatLedger::new(holds.clone(), repo.clone(), ledger)),
             holds,
             repo,
             limits,
