@@ -1,6 +1,7 @@
 //! Gives every request an id (the client's `X-Request-Id` if it sent a
-//! sane one), runs the request inside a span carrying it, echoes it on the
-//! response, and logs one line per request.
+//! sane one), runs the request with it (its method and path too) where
+//! every line logged meanwhile carries it (`telemetry::request`), echoes
+//! it on the response, and logs one line per request.
 
 use std::time::Instant;
 
@@ -9,6 +10,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
+
+use crate::telemetry::request::{self, RequestFields};
 
 const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -31,6 +34,14 @@ pub async fn middleware(
         let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
         HeaderValue::from_str(text).expect("a UUID is a valid header value")
     });
+    if !request::as_spans() {
+        let fields = RequestFields {
+            id: id.clone(),
+            method: req.method().clone(),
+            uri: req.uri().clone(),
+        };
+        return request::scope(fields, answer(req, next, id)).await;
+    }
     let span = tracing::info_span!(
         "request",
         // Printable ASCII only (client_id checks, UUIDs are).
@@ -40,10 +51,17 @@ pub async fn middleware(
         method = req.method().as_str(),
         path = req.path(),
     );
+    answer(req, next, id).instrument(span).await
+}
+
+/// Serves the request, logs its line and echoes its id.
+async fn answer(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+    id: HeaderValue,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let started = Instant::now();
-    let result = next.call(req).instrument(span.clone()).await;
-    let _entered = span.enter();
-    match result {
+    match next.call(req).await {
         Ok(mut res) => {
             tracing::info!(
                 status = res.status().as_u16(),

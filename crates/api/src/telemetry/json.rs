@@ -15,6 +15,8 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::request::{self, RequestFields};
+
 /// The event format: one JSON object per line.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JsonLines;
@@ -185,9 +187,30 @@ where
                 }
                 write!(out, r#""name":"{}"}}"#, span.name())?;
             }
+        } else {
+            request::with_current(|fields| match fields {
+                Some(fields) => request_span(&mut out, fields),
+                None => Ok(()),
+            })?;
         }
         out.write_str("}\n")
     }
+}
+
+/// The request's fields as its span would have written them.
+fn request_span(out: &mut Writer<'_>, fields: &RequestFields) -> fmt::Result {
+    let pairs = [
+        ("request_id", fields.id.to_str().unwrap_or("-")),
+        ("method", fields.method.as_str()),
+        ("path", fields.uri.path()),
+    ];
+    out.write_str(r#","span":{"#)?;
+    for (name, value) in pairs {
+        write!(out, r#""{name}":""#)?;
+        Escaped(out).write_str(value)?;
+        out.write_str(r#"","#)?;
+    }
+    out.write_str(r#""name":"request"}"#)
 }
 
 #[cfg(test)]
@@ -257,5 +280,46 @@ mod tests {
         chrono::DateTime::parse_from_rfc3339(first["timestamp"].as_str().unwrap()).unwrap();
         assert_eq!(lines[1]["level"], "WARN");
         assert_eq!(lines[1]["ratio"], 0.5);
+    }
+
+    /// A request served with its fields in the task-local writes the line
+    /// its span would have written, byte for byte but the timestamp.
+    #[test]
+    fn a_request_without_a_span_logs_what_its_span_would() {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .fmt_fields(JsonFields)
+            .event_format(JsonLines)
+            .finish();
+        let (id, path) = ("r-\"1", "/events/1/a%22b\\c");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!("request", request_id = id, method = "POST", path);
+            span.in_scope(|| tracing::info!(status = 201u64, micros = 7u64, "answered"));
+            let fields = RequestFields {
+                id: actix_web::http::header::HeaderValue::from_str(id).unwrap(),
+                method: actix_web::http::Method::POST,
+                uri: path.parse().unwrap(),
+            };
+            runtime.block_on(request::scope(fields, async {
+                tokio::task::yield_now().await;
+                tracing::info!(status = 201u64, micros = 7u64, "answered");
+            }));
+            tracing::info!("outside any request");
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let after_time = |line: &str| line.split_once(r#""level""#).unwrap().1.to_owned();
+        assert_eq!(after_time(lines[0]), after_time(lines[1]));
+        let parsed: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(parsed["span"]["request_id"], id);
+        assert_eq!(parsed["span"]["path"], path);
+        assert_eq!(parsed["span"]["method"], "POST");
+        let outside: serde_json::Value = serde_json::from_str(lines[2]).unwrap();
+        assert!(outside.get("span").is_none(), "{outside}");
     }
 }

@@ -7,6 +7,7 @@
 
 mod batch;
 mod json;
+pub mod request;
 
 pub use batch::{batch_writer, BatchWriter, FlushGuard};
 use tracing::Level;
@@ -27,6 +28,7 @@ pub fn init(settings: &LogSettings) -> FlushGuard {
     let (writer, guard) = batch_writer(std::io::stdout());
     let stack = tracing_subscriber::registry().with(targets).with(env);
     let layer = || fmt::layer().with_target(false).with_writer(writer);
+    request::use_spans(settings.format == LogFormat::Pretty);
     let _ = match settings.format {
         // The current span (the request's id, method and path, or a use
         // case's fields) is on every line; the list of enclosing spans

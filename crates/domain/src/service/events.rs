@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{instrument, warn, Instrument};
+use tracing::{instrument, warn};
 
 use super::BookingService;
 use crate::{
@@ -45,16 +45,22 @@ impl BookingService {
     /// hold store that hangs does not hold creates up to its timeout.
     async fn prime(&self, event: &Arc<Event>) {
         const WAIT: Duration = Duration::from_millis(250);
-        let (ledger, event) = (Arc::clone(&self.ledger), Arc::clone(event));
-        let load = tokio::spawn(
-            async move {
-                if let Err(error) = ledger.prime(&event).await {
-                    warn!(event = %event.id, error = %error, "could not load a new event's mirror");
-                }
+        let (ledger, loading, id) = (Arc::clone(&self.ledger), Arc::clone(event), event.id);
+        let mut load = tokio::spawn(async move { ledger.prime(&loading).await });
+        // A failure is logged by the request while it waits, so that its
+        // line carries the request; after that by the load's own task.
+        match tokio::time::timeout(WAIT, &mut load).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(error))) => prime_failed(id, &error),
+            Ok(Err(error)) => prime_failed(id, &error),
+            Err(_) => {
+                tokio::spawn(async move {
+                    if let Ok(Err(error)) = load.await {
+                        prime_failed(id, &error);
+                    }
+                });
             }
-            .in_current_span(),
-        );
-        let _ = tokio::time::timeout(WAIT, load).await;
+        }
     }
 
     pub async fn event_details(
@@ -101,4 +107,8 @@ impl BookingService {
     ) -> Result<FeedRead, StoreError> {
         self.ledger.changes(event, after, limit, ttl).await
     }
+}
+
+fn prime_failed(event: EventId, error: &dyn std::fmt::Display) {
+    warn!(event = %event, error = %error, "could not load a new event's mirror");
 }
