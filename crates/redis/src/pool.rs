@@ -44,8 +44,12 @@ impl managed::Manager for Manager {
     type Type = MultiplexedConnection;
     type Error = RedisError;
 
+    // Connecting and pinging are boxed: the pool's `get` future holds
+    // both, and inline they made every Redis call's future about 14 KB,
+    // allocated and copied per call (per GET: docs/PERFORMANCE.md, "fifth
+    // session"), for paths a call seldom takes.
     async fn create(&self) -> Result<MultiplexedConnection, RedisError> {
-        self.0.create().await
+        Box::pin(self.0.create()).await
     }
 
     async fn recycle(
@@ -56,7 +60,7 @@ impl managed::Manager for Manager {
         if metrics.last_used() < TRUSTED_IDLE {
             return Ok(());
         }
-        self.0.recycle(conn, metrics).await
+        Box::pin(self.0.recycle(conn, metrics)).await
     }
 }
 
