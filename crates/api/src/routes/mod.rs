@@ -317,9 +317,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             cfg.service(served(prefix, ""));
             continue;
         }
-        let scope = rests
-            .iter()
-            .fold(web::scope(prefix), |scope, rest| scope.service(served(prefix, rest)));
+        let scope = rests.iter().fold(web::scope(prefix), |scope, rest| {
+            scope.service(served(prefix, rest))
+        });
         cfg.service(scope);
     }
     cfg.service(meta::swagger_ui())
@@ -329,7 +329,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `path` cut after its first `{name}` segment, or whole with nothing
 /// after it if it has none.
 fn split_at_first_name(path: &str) -> (&str, &str) {
-    match path.find('{').and_then(|open| path[open..].find('}').map(|close| open + close + 1)) {
+    match path
+        .find('{')
+        .and_then(|open| path[open..].find('}').map(|close| open + close + 1))
+    {
         Some(end) => path.split_at(end),
         None => (path, ""),
     }
