@@ -639,6 +639,42 @@ async fn a_cancel_while_redis_is_unreachable_answers_200_and_frees_its_seats_onc
     assert_agrees_with_postgres(app, &truth, event, Some(2)).await;
 }
 
+/// A reserve whose answer Redis sends too late is told 503, yet Redis made
+/// its hold: nobody knows its id, so nobody could confirm or release it,
+/// and its seats stayed held for the whole hold time (the latency test
+/// below saw it under CI's load). The api forgets such holds once Redis
+/// answers again: the seats are on sale within seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserve_answered_503_because_redis_was_late_holds_nothing_for_long() {
+    let rig = Rig::spawn(Proxies::BOTH, |_| {}).await;
+    let app = &rig.app;
+    let event = app.create_event(10).await;
+    app.hold(event, "alice", &["S1"]).await;
+
+    // 1.5 s each way: the script runs at 1.5 s, its answer would be back
+    // at 3 s, past the 2 s a Redis call may take.
+    rig.redis_proxy().set_delay(Duration::from_millis(1500));
+    let late = app.reserve(event, "bob", &["S2", "S3"]).await;
+    assert_unavailable(&late);
+    rig.redis_proxy().set_delay(Duration::ZERO);
+
+    let started = Instant::now();
+    loop {
+        let (_, held, _, _) = app.counts(event).await;
+        if held == 1 {
+            break;
+        }
+        assert_eq!(held, 3, "Alice's seat and, for a while, Bob's two");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the late reserve's seats are still held"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let carols = app.reserve(event, "carol", &["S2", "S3"]).await;
+    assert_eq!(carols.status, 201, "{:?}", carols.body);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latency_on_either_store_slows_answers_but_fails_none_with_a_500() {
     let rig = Rig::spawn(Proxies::BOTH, |_| {}).await;
@@ -654,6 +690,7 @@ async fn latency_on_either_store_slows_answers_but_fails_none_with_a_500() {
         ("postgres", Duration::ZERO, ms(500)),
     ];
     let mut booked = Vec::new();
+    let mut holds = 0u64;
     let mut slowest = Duration::ZERO;
     for (round, (_, redis_delay, pg_delay)) in rounds.iter().enumerate() {
         rig.redis_proxy().set_delay(*redis_delay);
@@ -670,7 +707,8 @@ async fn latency_on_either_store_slows_answers_but_fails_none_with_a_500() {
             answers.push(took);
             assert_no_500(&reserved);
             let mut booking = None;
-            if reserved.status == 201 {
+            let held = reserved.status == 201;
+            if held {
                 let hold = reserved.str("holdGroupId");
                 let (confirm, took) = timed(app.confirm(event, &user, &hold)).await;
                 answers.push(took);
@@ -682,10 +720,11 @@ async fn latency_on_either_store_slows_answers_but_fails_none_with_a_500() {
             let (read, took) = timed(app.event(event)).await;
             answers.push(took);
             assert_no_500(&read);
-            (booking, answers)
+            (held, booking, answers)
         }))
         .await;
-        for (booking, took) in buyers {
+        for (held, booking, took) in buyers {
+            holds += u64::from(held);
             booked.extend(booking);
             slowest = took.into_iter().fold(slowest, Duration::max);
         }
@@ -706,5 +745,15 @@ async fn latency_on_either_store_slows_answers_but_fails_none_with_a_500() {
     for hold in &booked {
         assert_eq!(groups.get(hold).cloned(), confirmed(2), "booking {hold}");
     }
-    assert_agrees_with_postgres(app, &truth, event, Some(0)).await;
+    // A confirm that failed (503) gave its hold back: still held, two
+    // seats each. A reserve told 503 because Redis answered late may have
+    // held its seats all the same, until the api forgets that hold (within
+    // seconds: the test above); under CI's load both happen at 500 ms a
+    // round trip.
+    let held = 2 * (holds - booked.len() as u64);
+    let started = Instant::now();
+    while app.counts(event).await.1 != held && started.elapsed() < Duration::from_secs(15) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_agrees_with_postgres(app, &truth, event, Some(held)).await;
 }

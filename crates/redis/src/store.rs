@@ -151,6 +151,7 @@ impl RedisHoldStore {
             reserves: ReserveLanes::new(
                 Arc::clone(&backend),
                 scripts.reserve.clone(),
+                scripts.forget_holds.clone(),
                 prefix.clone(),
             ),
             backend,

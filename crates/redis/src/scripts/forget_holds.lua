@@ -1,7 +1,8 @@
 -- forget_holds: forget holds that can never be booked (the repo says their
 -- booking was cancelled, or they were settled as never booked) which older
--- data brought back, pending or not: free the seats each still owns (a
--- booked seat stays booked) and drop it. Idempotent; unknown ids are
+-- data brought back, pending or not, or that a reserve made after its
+-- caller was told it failed (store/reserves.rs): free the seats each still
+-- owns (a booked seat stays booked) and drop it. Idempotent; unknown ids are
 -- skipped; harmless without a mirror, and run by loads before they end,
 -- so not gated by the fence.
 --

@@ -14,14 +14,15 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use booking_domain::{EventId, HoldRequest, Mirror, ReserveOutcome, StoreError};
+use booking_domain::{EventId, HoldId, HoldRequest, Mirror, ReserveOutcome, StoreError};
 use redis::{Script, Value};
 use tokio::sync::oneshot;
 
 use crate::connection::Backend;
 use crate::errors::{self, STORE};
-use crate::keys::{EventKeys, KeyPrefix};
+use crate::keys::{EventKeys, KeyPrefix, Text};
 use crate::replies::Reply;
 use crate::scripts::ReserveArgs;
 
@@ -29,6 +30,11 @@ use crate::scripts::ReserveArgs;
 /// all of them (a few µs each), so a lane with more waiting sends them in
 /// several calls, one after the other.
 const MOST_PER_CALL: usize = 64;
+
+/// When the holds of a call Redis did not answer are forgotten, counted
+/// from its failure: soon, then once more for a call that reached Redis
+/// late (held in a slow link past the first).
+const FORGET_AFTER: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(10)];
 
 type Answer = Result<Mirror<ReserveOutcome>, Arc<StoreError>>;
 
@@ -44,6 +50,8 @@ pub(crate) struct ReserveLanes {
 struct Shared {
     backend: Arc<Backend>,
     script: Script,
+    /// `forget_holds.lua`, for the holds of a call nobody was answered.
+    forget: Script,
     prefix: KeyPrefix,
     /// An event is here while its lane's task runs, with what waits for
     /// its next call.
@@ -51,11 +59,12 @@ struct Shared {
 }
 
 impl ReserveLanes {
-    pub fn new(backend: Arc<Backend>, script: Script, prefix: KeyPrefix) -> Self {
+    pub fn new(backend: Arc<Backend>, script: Script, forget: Script, prefix: KeyPrefix) -> Self {
         Self {
             shared: Arc::new(Shared {
                 backend,
                 script,
+                forget,
                 prefix,
                 lanes: Mutex::new(HashMap::new()),
             }),
@@ -135,7 +144,7 @@ impl Shared {
                     queue
                 }
             };
-            if let Some(outage) = self.send(event, batch).await {
+            if let Some(outage) = Arc::clone(&self).send(event, batch).await {
                 // Redis did not answer (in up to its 2 s timeout): what
                 // waited meanwhile fails now, unsent, rather than wait
                 // that long again in the next call (a 503 stays bounded).
@@ -149,7 +158,7 @@ impl Shared {
 
     /// Sends one call for `batch` and answers its requests; the error when
     /// it failed for want of Redis (a 503 for each).
-    async fn send(&self, event: EventId, batch: Vec<Waiting>) -> Option<Arc<StoreError>> {
+    async fn send(self: Arc<Self>, event: EventId, batch: Vec<Waiting>) -> Option<Arc<StoreError>> {
         // A request whose client went away is not held for nobody.
         let batch: Vec<Waiting> = batch
             .into_iter()
@@ -169,6 +178,14 @@ impl Shared {
                 let outage = errors::is_outage(&e);
                 let e = Arc::new(e);
                 let replies = batch.iter().map(|_| Err(Arc::clone(&e))).collect();
+                if outage {
+                    // Redis may have run the call all the same (its answer
+                    // was late): holds their requests were told failed,
+                    // which nobody can confirm or release, would keep
+                    // their seats for the whole hold time.
+                    let holds = batch.iter().map(|w| w.request.id).collect();
+                    tokio::spawn(Arc::clone(&self).forget_unanswered(event, holds));
+                }
                 // Those not sent were not done: unavailable, not
                 // indeterminate.
                 (replies, outage.then(|| Arc::new(errors::unsent(&e))))
@@ -179,6 +196,33 @@ impl Shared {
             let _ = waiting.answer.send(answer);
         }
         outage
+    }
+}
+
+impl Shared {
+    /// Forgets `holds` if Redis made them (unknown ids are skipped), at
+    /// each of [`FORGET_AFTER`]: their ids were never given out, so
+    /// nothing else can refer to them.
+    async fn forget_unanswered(self: Arc<Self>, event: EventId, holds: Vec<HoldId>) {
+        let mut waited = Duration::ZERO;
+        for after in FORGET_AFTER {
+            tokio::time::sleep(after - waited).await;
+            waited = after;
+            let mut call = self.forget.prepare_invoke();
+            call.key(EventKeys::new(&self.prefix, event).all());
+            for id in &holds {
+                call.arg(Text(id));
+            }
+            match self.backend.run(&call).await {
+                Ok(Value::Int(n)) if n > 0 => {
+                    tracing::warn!(%event, forgotten = n, "forgot holds of a reserve Redis answered too late");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%event, %error, "could not forget the holds of an unanswered reserve");
+                }
+            }
+        }
     }
 }
 
