@@ -62,6 +62,19 @@ on_both_stores! {
         let wrong = app.send("GET", "/events/1/seats/reserve", As::Nobody, None).await;
         wrong.assert_error(405, "METHOD_NOT_ALLOWED");
         assert_eq!(wrong.headers["allow"], "POST");
+        // Paths under a template's prefix are told apart as any others
+        // (routes::configure serves them from one scope per prefix).
+        for path in ["/events/1/", "/events/1/nope", "/holds/x/", "/bookings/x/cancel/more"] {
+            app.send("GET", path, As::Nobody, None)
+                .await
+                .assert_error(404, "NOT_FOUND");
+        }
+        let wrong = app.send("GET", "/holds/x/extend", As::Nobody, None).await;
+        wrong.assert_error(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(wrong.headers["allow"], "POST");
+        let wrong = app.send("POST", "/bookings/x", As::Nobody, None).await;
+        wrong.assert_error(405, "METHOD_NOT_ALLOWED");
+        assert_eq!(wrong.headers["allow"], "GET, HEAD");
         let wrong = app.client.head(format!("{}/events/1/stream", app.address)).send().await.unwrap();
         assert_eq!(wrong.status(), 405);
         assert_eq!(wrong.headers()["allow"], "GET");

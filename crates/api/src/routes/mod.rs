@@ -302,55 +302,56 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // templated resource in turn with a regex of its own, so a reserve
     // (the sixth of seven under `/events/{eventId}`) ran six of them, 4 %
     // of the api's CPU (docs/PERFORMANCE.md, "fifth session"); a scope
-    // runs one.
-    let mut scopes: Vec<(&str, Vec<&str>)> = Vec::new();
+    // runs one. Paths without a `{name}` are resources of their own.
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
     for endpoint in &ENDPOINTS {
         let (prefix, rest) = split_at_first_name(endpoint.path);
-        match scopes.iter_mut().find(|(p, _)| *p == prefix) {
+        match groups.iter_mut().find(|(p, _)| *p == prefix) {
             Some((_, rests)) if rests.contains(&rest) => {}
             Some((_, rests)) => rests.push(rest),
-            None => scopes.push((prefix, vec![rest])),
+            None => groups.push((prefix, vec![rest])),
         }
     }
-    for (prefix, rests) in scopes {
-        if rests == [""] && !prefix.contains('{') {
-            cfg.service(served(prefix, ""));
-            continue;
+    for (prefix, rests) in groups {
+        if prefix.is_empty() {
+            for path in rests {
+                cfg.service(served("", path));
+            }
+        } else {
+            let scope = rests.iter().fold(web::scope(prefix), |scope, rest| {
+                scope.service(served(prefix, rest))
+            });
+            cfg.service(scope);
         }
-        let scope = rests.iter().fold(web::scope(prefix), |scope, rest| {
-            scope.service(served(prefix, rest))
-        });
-        cfg.service(scope);
     }
     cfg.service(meta::swagger_ui())
         .default_service(web::to(not_found));
 }
 
-/// `path` cut after its first `{name}` segment, or whole with nothing
-/// after it if it has none.
+/// `path` cut after its first `{name}` segment; `("", path)` if it has
+/// none.
 fn split_at_first_name(path: &str) -> (&str, &str) {
     match path
         .find('{')
         .and_then(|open| path[open..].find('}').map(|close| open + close + 1))
     {
         Some(end) => path.split_at(end),
-        None => (path, ""),
+        None => ("", path),
     }
 }
 
-/// The resource for the path `prefix` + `rest`, with every method the list
-/// has on that path.
+/// The resource for `rest` under `prefix` (the path `prefix` + `rest`),
+/// with every method the list has on that path.
 fn served(prefix: &str, rest: &str) -> actix_web::Resource {
-    let path = |e: &&Endpoint| e.path.strip_prefix(prefix) == Some(rest);
+    let on_path = |e: &&Endpoint| e.path.strip_prefix(prefix) == Some(rest);
     let allowed: Vec<&str> = ENDPOINTS
         .iter()
-        .filter(path)
+        .filter(on_path)
         .flat_map(|e| [Some(e.method.as_str()), e.head.then_some("HEAD")])
         .flatten()
         .collect();
-    let at = if prefix.contains('{') { rest } else { prefix };
-    let mut resource = resource(at, &allowed);
-    for same in ENDPOINTS.iter().filter(path) {
+    let mut resource = resource(rest, &allowed);
+    for same in ENDPOINTS.iter().filter(on_path) {
         resource = resource.route((same.route)(web::route().method(same.method.clone())));
         if same.head {
             resource = resource.route((same.route)(web::head()));

@@ -187,11 +187,9 @@ where
                 }
                 write!(out, r#""name":"{}"}}"#, span.name())?;
             }
-        } else {
-            request::with_current(|fields| match fields {
-                Some(fields) => request_span(&mut out, fields),
-                None => Ok(()),
-            })?;
+        } else if let Some(written) = request::with_current(|fields| request_span(&mut out, fields))
+        {
+            written?;
         }
         out.write_str("}\n")
     }
@@ -235,6 +233,23 @@ mod tests {
         }
     }
 
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    /// A subscriber writing our JSON lines into what it returns.
+    fn capture() -> (Captured, impl tracing::Subscriber) {
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(captured.clone())
+            .fmt_fields(JsonFields)
+            .event_format(JsonLines)
+            .finish();
+        (captured, subscriber)
+    }
+
     impl<'a> MakeWriter<'a> for Captured {
         type Writer = Captured;
         fn make_writer(&'a self) -> Captured {
@@ -244,12 +259,7 @@ mod tests {
 
     #[test]
     fn lines_are_json_with_the_event_and_its_span() {
-        let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(captured.clone())
-            .fmt_fields(JsonFields)
-            .event_format(JsonLines)
-            .finish();
+        let (captured, subscriber) = capture();
         tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("request", request_id = "r-1", path = %"/a\"b");
             let _entered = span.enter();
@@ -261,7 +271,7 @@ mod tests {
             );
             tracing::warn!(ratio = 0.5, "plain");
         });
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         let lines: Vec<serde_json::Value> = text
             .lines()
             .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
@@ -286,12 +296,7 @@ mod tests {
     /// its span would have written, byte for byte but the timestamp.
     #[test]
     fn a_request_without_a_span_logs_what_its_span_would() {
-        let captured = Captured::default();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(captured.clone())
-            .fmt_fields(JsonFields)
-            .event_format(JsonLines)
-            .finish();
+        let (captured, subscriber) = capture();
         let (id, path) = ("r-\"1", "/events/1/a%22b\\c");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
@@ -310,7 +315,7 @@ mod tests {
             }));
             tracing::info!("outside any request");
         });
-        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let text = captured.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         let after_time = |line: &str| line.split_once(r#""level""#).unwrap().1.to_owned();

@@ -44,10 +44,7 @@ pub fn scope<F: Future>(fields: RequestFields, future: F) -> impl Future<Output 
     CURRENT.scope(fields, future)
 }
 
-/// Calls `f` with the request being served on this task, if any.
-pub(super) fn with_current<R>(f: impl FnOnce(Option<&RequestFields>) -> R) -> R {
-    let mut f = Some(f);
-    CURRENT
-        .try_with(|fields| (f.take().expect("called once"))(Some(fields)))
-        .unwrap_or_else(|_| (f.take().expect("called once"))(None))
+/// `f` of the request being served on this task; `None` outside one.
+pub(super) fn with_current<R>(f: impl FnOnce(&RequestFields) -> R) -> Option<R> {
+    CURRENT.try_with(f).ok()
 }

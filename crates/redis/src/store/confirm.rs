@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use booking_domain::{BeginConfirm, EventId, Hold, HoldId, Mirror, SeatNo, StoreError, UserId};
-use redis::Value;
+use redis::{Script, Value};
 use tracing::instrument;
 
 use super::{millis, RedisHoldStore};
+use crate::connection::Backend;
 use crate::errors::{unexpected, STORE};
-use crate::keys::Text;
+use crate::keys::{EventKeys, Text};
 use crate::replies::Reply;
 
 impl RedisHoldStore {
@@ -91,14 +92,10 @@ impl RedisHoldStore {
         if holds.is_empty() {
             return Ok(());
         }
-        let mut call = self.call(&self.scripts.forget_holds, event);
-        for id in holds {
-            call.arg(Text(*id));
-        }
-        match self.run(&call).await? {
-            Value::Int(_) => Ok(()),
-            other => Err(unexpected("forget_holds", &other)),
-        }
+        let script = &self.scripts.forget_holds;
+        forget_holds(&self.backend, script, self.keys(event), holds)
+            .await
+            .map(drop)
     }
 
     /// One call: the ids and their records come back together.
@@ -123,5 +120,25 @@ impl RedisHoldStore {
                 reply.hold(2 * i + 1, id, event)
             })
             .collect()
+    }
+}
+
+/// One call of `forget_holds.lua` on the event `keys` name: how many of
+/// `holds` it had. Also the reserve lanes' (`reserves.rs`), which hold no
+/// store.
+pub(super) async fn forget_holds(
+    backend: &Backend,
+    script: &Script,
+    keys: EventKeys<'_>,
+    holds: &[HoldId],
+) -> Result<i64, StoreError> {
+    let mut call = script.prepare_invoke();
+    call.key(keys.all());
+    for id in holds {
+        call.arg(Text(*id));
+    }
+    match backend.run(&call).await? {
+        Value::Int(n) => Ok(n),
+        other => Err(unexpected("forget_holds", &other)),
     }
 }

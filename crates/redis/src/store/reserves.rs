@@ -22,7 +22,7 @@ use tokio::sync::oneshot;
 
 use crate::connection::Backend;
 use crate::errors::{self, STORE};
-use crate::keys::{EventKeys, KeyPrefix, Text};
+use crate::keys::{EventKeys, KeyPrefix};
 use crate::replies::Reply;
 use crate::scripts::ReserveArgs;
 
@@ -197,27 +197,20 @@ impl Shared {
         }
         outage
     }
-}
 
-impl Shared {
     /// Forgets `holds` if Redis made them (unknown ids are skipped), at
     /// each of [`FORGET_AFTER`]: their ids were never given out, so
     /// nothing else can refer to them.
     async fn forget_unanswered(self: Arc<Self>, event: EventId, holds: Vec<HoldId>) {
-        let mut waited = Duration::ZERO;
+        let keys = EventKeys::new(&self.prefix, event);
+        let failed = tokio::time::Instant::now();
         for after in FORGET_AFTER {
-            tokio::time::sleep(after - waited).await;
-            waited = after;
-            let mut call = self.forget.prepare_invoke();
-            call.key(EventKeys::new(&self.prefix, event).all());
-            for id in &holds {
-                call.arg(Text(id));
-            }
-            match self.backend.run(&call).await {
-                Ok(Value::Int(n)) if n > 0 => {
-                    tracing::warn!(%event, forgotten = n, "forgot holds of a reserve Redis answered too late");
+            tokio::time::sleep_until(failed + after).await;
+            match super::confirm::forget_holds(&self.backend, &self.forget, keys, &holds).await {
+                Ok(0) => {}
+                Ok(forgotten) => {
+                    tracing::warn!(%event, forgotten, "forgot holds of a reserve Redis answered too late");
                 }
-                Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(%event, %error, "could not forget the holds of an unanswered reserve");
                 }
