@@ -361,7 +361,10 @@ async fn a_confirm_finished_during_a_reload_stays_booked() {
     let id = event.id;
     let confirming =
         tokio::spawn(async move { service.confirm(id, &user("alice"), hold.id).await });
-    app.repo.reached(Call::Confirm, 1).await;
+    // Carol's booking made the first confirm call: Alice's is the second
+    // (waiting for the first let the loader begin before Alice's confirm
+    // had its seats pending, and the confirm then waited out the load).
+    app.repo.reached(Call::Confirm, 2).await;
     let loader = app.another_instance();
     loader.holds.fail(Call::Counts, Fault::NotLoaded);
     loader.holds.pause(Call::LoadBooked);
