@@ -8,7 +8,6 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
 use tracing::Instrument;
 
 use crate::telemetry::request::{self, RequestFields};
@@ -25,10 +24,11 @@ fn client_id(req: &ServiceRequest) -> Option<HeaderValue> {
     sane.then(|| value.clone())
 }
 
-pub async fn middleware(
+/// The outermost layer (`layers`): `next` is the rest of the request.
+pub async fn around<B: MessageBody>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
     let id = client_id(&req).unwrap_or_else(|| {
         let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
         let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
@@ -55,18 +55,20 @@ pub async fn middleware(
 }
 
 /// Serves the request, logs its line and echoes its id.
-async fn answer(
+async fn answer<B: MessageBody>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
     id: HeaderValue,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+) -> Result<ServiceResponse<B>, actix_web::Error> {
     let started = Instant::now();
-    match next.call(req).await {
+    match next(req).await {
         Ok(mut res) => {
+            // The message as a field of its own: the same line, but
+            // recorded as a string rather than through `format_args!`.
             tracing::info!(
+                message = "answered",
                 status = res.status().as_u16(),
                 micros = started.elapsed().as_micros() as u64,
-                "answered"
             );
             res.headers_mut().insert(HEADER, id);
             Ok(res)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::dev::Server;
 pub use actix_web::dev::ServerHandle;
-use actix_web::middleware::{from_fn, Condition};
+use actix_web::middleware::from_fn;
 use actix_web::{web, App, HttpServer};
 
 use booking_domain::BookingService;
@@ -18,7 +18,7 @@ use crate::idempotency::Idempotency;
 use crate::live::SeatFeeds;
 use crate::rate_limit::RateLimits;
 use crate::settings::{AuthMode, Settings};
-use crate::{idempotency, metrics, rate_limit, routes, storage};
+use crate::{routes, storage};
 
 pub struct Application {
     port: u16,
@@ -94,14 +94,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let body_limit = web::PayloadConfig::new(settings.server.max_body_bytes);
         let mut server = HttpServer::new(move || {
-            // The last wrapped runs first: request id and log line, metrics,
-            // rate limits (refused requests are counted and logged), then
-            // idempotency next to the handlers.
             App::new()
-                .wrap(from_fn(idempotency::middleware))
-                .wrap(Condition::new(limits_on, from_fn(rate_limit::middleware)))
-                .wrap(from_fn(metrics::http::middleware))
-                .wrap(from_fn(crate::request_id::middleware))
+                .wrap(from_fn(crate::layers::middleware))
                 .app_data(service.clone())
                 .app_data(auth.clone())
                 .app_data(feeds.clone())

@@ -7,7 +7,6 @@ use actix_web::body::{self, BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
 use actix_web::web::{self, Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse, ResponseError};
 use futures_util::StreamExt;
@@ -46,15 +45,27 @@ impl Idempotency {
 
 type Answer<B> = Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Error>;
 
-pub async fn middleware<B: MessageBody + 'static>(
-    mut req: ServiceRequest,
-    next: Next<B>,
+/// Runs `next` once, or answers from the key's record (`layers`).
+pub async fn around<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
 ) -> Answer<B> {
     let kind = routes::endpoint(&req).map_or(Kind::None, |e| e.idempotency);
     let raw = req.headers().get(KEY).cloned();
-    let (Some(raw), true) = (raw, req.method() == Method::POST && kind != Kind::None) else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
+    match (raw, req.method() == Method::POST && kind != Kind::None) {
+        // Boxed: every request's future would otherwise carry the keyed
+        // path's state (the store's calls), allocated and copied whole.
+        (Some(raw), true) => Box::pin(keyed(req, raw, kind, next)).await,
+        _ => Ok(next(req).await?.map_into_left_body()),
+    }
+}
+
+async fn keyed<B: MessageBody + 'static>(
+    mut req: ServiceRequest,
+    raw: HeaderValue,
+    kind: Kind,
+    next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
+) -> Answer<B> {
     let Some(key) = parse_key(raw.as_bytes()) else {
         return Ok(refuse(req, ApiError::invalid_idempotency_key()));
     };
@@ -69,7 +80,7 @@ pub async fn middleware<B: MessageBody + 'static>(
     let Some(scope) = auth::idempotency_scope(req.request(), body_user(&body).as_deref()) else {
         // No valid caller: the handler refuses it before any work.
         req.set_payload(payload(body));
-        return Ok(next.call(req).await?.map_into_left_body());
+        return Ok(next(req).await?.map_into_left_body());
     };
     let fingerprint = fingerprint(&req, &body);
     let token = uuid::Uuid::new_v4().to_string();
@@ -150,7 +161,7 @@ pub async fn middleware<B: MessageBody + 'static>(
 
 async fn pass_with_key<B: MessageBody + 'static>(
     mut req: ServiceRequest,
-    next: Next<B>,
+    next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
     body: Bytes,
     scope: String,
     key: String,
@@ -162,7 +173,7 @@ async fn pass_with_key<B: MessageBody + 'static>(
         key,
         fingerprint,
     });
-    Ok(next.call(req).await?.map_into_left_body())
+    Ok(next(req).await?.map_into_left_body())
 }
 
 /// 1 to 255 printable ASCII characters; the draft's quoted form

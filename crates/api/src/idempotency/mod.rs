@@ -25,7 +25,7 @@ use booking_redis::idempotency as redis_idem;
 use booking_redis::RedisIdempotencyStore;
 
 pub use memory::MemoryIdempotencyStore;
-pub use middleware::{middleware, Idempotency};
+pub use middleware::{around, Idempotency};
 
 pub const OUTCOMES: &str = "booking_idempotency_requests_total";
 

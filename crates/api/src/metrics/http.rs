@@ -8,7 +8,6 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use actix_web::middleware::Next;
 use metrics::{Counter, Histogram};
 
 use super::{kept, Kept};
@@ -28,15 +27,16 @@ pub const UNMATCHED: &str = "unmatched";
 #[derive(Debug, Clone, Copy)]
 pub struct Replayed;
 
-pub async fn middleware(
+/// Counts and times the request around `next` (`layers`).
+pub async fn around<B: MessageBody>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
     let started = Instant::now();
     let endpoint = routes::endpoint(&req);
     let route = route_label(&req, endpoint);
     let method = method_label(req.method());
-    let result = next.call(req).await;
+    let result = next(req).await;
     let status = match &result {
         Ok(res) => res.status(),
         Err(error) => error.as_response_error().status_code(),

@@ -1,6 +1,6 @@
 //! The rate-limit layer: finds the request's class, caller and address,
 //! counts it (one limiter call), and refuses it with 429 when a limit is
-//! spent. Installed only when `rate_limits.enabled`.
+//! spent. Passes every request through unless `rate_limits.enabled`.
 
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -8,7 +8,6 @@ use std::time::Instant;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::middleware::Next;
 use actix_web::{web, ResponseError};
 
 use super::{Bucket, RateLimits, Verdict, BY_CALLER, BY_IP, REFUSED};
@@ -21,17 +20,19 @@ use crate::side_call;
 const RATELIMIT: HeaderName = HeaderName::from_static("ratelimit");
 const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
 
-pub async fn middleware(
+/// Counts the request and runs `next`, or refuses it (`layers`).
+pub async fn around<B: MessageBody>(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let Some(limits) = req.app_data::<web::Data<RateLimits>>().cloned() else {
-        return Ok(next.call(req).await?.map_into_left_body());
+    next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    let limits = match req.app_data::<web::Data<RateLimits>>() {
+        Some(limits) if limits.settings.enabled => limits.clone(),
+        _ => return Ok(next(req).await?.map_into_left_body()),
     };
     let class =
         routes::endpoint(&req).map_or_else(|| Class::of_unmatched(req.method()), |e| e.class);
     let Some(class_limits) = limits.limits(class) else {
-        return Ok(next.call(req).await?.map_into_left_body());
+        return Ok(next(req).await?.map_into_left_body());
     };
     let caller = auth::rate_limit_scope(req.request()).map(|user| format!("c:{user}"));
     let ip = limits
@@ -67,7 +68,7 @@ pub async fn middleware(
                     "rate limits not checked: the limiter is unavailable"
                 );
             }
-            return Ok(next.call(req).await?.map_into_left_body());
+            return Ok(next(req).await?.map_into_left_body());
         }
     };
     let (policy, state) = headers(class, &kinds, &buckets, &verdicts);
@@ -87,7 +88,7 @@ pub async fn middleware(
         insert(response.headers_mut(), policy, state);
         return Ok(req.into_response(response).map_into_right_body());
     }
-    let mut res = next.call(req).await?;
+    let mut res = next(req).await?;
     insert(res.headers_mut(), policy, state);
     Ok(res.map_into_left_body())
 }

@@ -19,7 +19,7 @@ use booking_redis::RedisRateLimiter;
 
 pub use client_ip::{IpRange, TrustedProxies};
 pub use memory::MemoryRateLimiter;
-pub use middleware::middleware;
+pub use middleware::around;
 
 use crate::outage::SharedOutage;
 use crate::routes::Class;
