@@ -15,6 +15,7 @@ pub mod cli;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+mod iso_time;
 mod layers;
 pub mod live;
 pub mod metrics;

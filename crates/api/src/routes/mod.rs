@@ -398,7 +398,10 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 
 /// Timestamps as the original API wrote them (JavaScript's `toISOString`).
 pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+    match crate::iso_time::IsoTime::millis(at) {
+        Some(text) => text.as_str().to_owned(),
+        None => at.to_rfc3339_opts(SecondsFormat::Millis, true),
+    }
 }
 
 pub(crate) fn created(location: String, body: impl serde::Serialize) -> HttpResponse {

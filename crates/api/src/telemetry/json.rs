@@ -7,7 +7,7 @@
 
 use std::fmt::{self, Write as _};
 
-use chrono::{Datelike, Timelike, Utc};
+use chrono::Utc;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::field::RecordFields;
@@ -16,6 +16,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFi
 use tracing_subscriber::registry::LookupSpan;
 
 use super::request::{self, RequestFields};
+use crate::iso_time::IsoTime;
 
 /// The event format: one JSON object per line.
 #[derive(Debug, Clone, Copy, Default)]
@@ -98,26 +99,12 @@ fn write_int(out: &mut Writer<'_>, value: impl itoa::Integer) -> fmt::Result {
     out.write_str(itoa::Buffer::new().format(value))
 }
 
-/// `now` as `2026-12-01T19:30:05.123456Z`. Written by hand: through
-/// `write!` its seven padded numbers were a fifth of a request line's
-/// cost.
+/// `now` as `2026-12-01T19:30:05.123456Z`.
 fn write_timestamp(out: &mut Writer<'_>, now: chrono::DateTime<Utc>) -> fmt::Result {
-    let mut text = *b"0000-00-00T00:00:00.000000Z";
-    let mut put = |at: usize, width: usize, mut value: u32| {
-        for i in (at..at + width).rev() {
-            text[i] = b'0' + (value % 10) as u8;
-            value /= 10;
-        }
-    };
-    put(0, 4, now.year().clamp(0, 9999) as u32);
-    put(5, 2, now.month());
-    put(8, 2, now.day());
-    put(11, 2, now.hour());
-    put(14, 2, now.minute());
-    put(17, 2, now.second());
-    put(20, 6, now.timestamp_subsec_micros().min(999_999));
-    // Only ASCII digits were written into an ASCII template.
-    out.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    match IsoTime::micros(now) {
+        Some(text) => out.write_str(text.as_str()),
+        None => write!(out, "{}", now.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
+    }
 }
 
 /// Writes each field as `,"name":value` (no comma before the first when
