@@ -378,11 +378,12 @@ mod tests {
     #[test]
     fn timestamps_and_escapes_read_as_the_formatter_would_write_them() {
         use chrono::TimeZone;
+        // iso_time's own test tries the calendar; here, both of this
+        // writer's branches: the hand-written text and chrono's for a
+        // year it cannot write.
         let times = [
-            Utc.with_ymd_and_hms(2026, 12, 1, 9, 5, 7).unwrap(),
-            Utc.with_ymd_and_hms(999, 1, 31, 23, 59, 59).unwrap()
-                + chrono::Duration::microseconds(999_999),
             Utc.with_ymd_and_hms(2030, 6, 1, 0, 0, 0).unwrap() + chrono::Duration::microseconds(42),
+            Utc.with_ymd_and_hms(10_000, 1, 1, 0, 0, 0).unwrap(),
         ];
         for at in times {
             let mut text = String::new();
