@@ -3,13 +3,16 @@
 //! every line logged meanwhile carries it (`telemetry::request`), echoes
 //! it on the response, and logs one line per request.
 
+use std::pin::pin;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::HttpResponse;
 use tracing::Instrument;
 
+use crate::telemetry::access;
 use crate::telemetry::request::{self, RequestFields};
 
 const HEADER: HeaderName = HeaderName::from_static("x-request-id");
@@ -36,11 +39,20 @@ pub async fn around<B: MessageBody>(
     });
     if !request::as_spans() {
         let fields = RequestFields {
-            id: id.clone(),
+            id,
             method: req.method().clone(),
             uri: req.uri().clone(),
         };
-        return request::scope(fields, answer(req, next, id)).await;
+        // The id is taken back from the task-local when the request is
+        // done, rather than cloned into it: a header value's first clone
+        // allocates.
+        let mut served = pin!(request::scope(fields, answer(req, next)));
+        let answered = served.as_mut().await;
+        let id = served.take_value().map(|fields| fields.id);
+        return echo(
+            answered,
+            id.unwrap_or_else(|| HeaderValue::from_static("-")),
+        );
     }
     let span = tracing::info_span!(
         "request",
@@ -51,33 +63,42 @@ pub async fn around<B: MessageBody>(
         method = req.method().as_str(),
         path = req.path(),
     );
-    answer(req, next, id).instrument(span).await
+    echo(answer(req, next).instrument(span).await, id)
 }
 
-/// Serves the request, logs its line and echoes its id.
+/// What `next` answered; an error raised by middleware or an extractor
+/// comes with its response, made while the request's fields are current
+/// (a 5xx logs its cause).
+type Answered<B> = Result<ServiceResponse<B>, (actix_web::Error, HttpResponse)>;
+
+/// Serves the request and logs its line.
 async fn answer<B: MessageBody>(
     req: ServiceRequest,
     next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
-    id: HeaderValue,
-) -> Result<ServiceResponse<B>, actix_web::Error> {
+) -> Answered<B> {
     let started = Instant::now();
     match next(req).await {
-        Ok(mut res) => {
-            // The message as a field of its own: the same line, but
-            // recorded as a string rather than through `format_args!`.
-            tracing::info!(
-                message = "answered",
-                status = res.status().as_u16(),
-                micros = started.elapsed().as_micros() as u64,
-            );
-            res.headers_mut().insert(HEADER, id);
+        Ok(res) => {
+            access::answered(res.status().as_u16(), started.elapsed().as_micros() as u64);
             Ok(res)
         }
         Err(error) => {
-            // Errors raised by middleware or extractors still carry the
-            // id: turn them into a response here.
-            let mut res = error.error_response();
+            let res = error.error_response();
             tracing::info!(status = res.status().as_u16(), "answered with an error");
+            Err((error, res))
+        }
+    }
+}
+
+/// The answer with the request's id on it.
+fn echo<B>(answered: Answered<B>, id: HeaderValue) -> Result<ServiceResponse<B>, actix_web::Error> {
+    match answered {
+        Ok(mut res) => {
+            res.headers_mut().insert(HEADER, id);
+            Ok(res)
+        }
+        // Errors still carry the id: as the response made for them.
+        Err((error, mut res)) => {
             res.headers_mut().insert(HEADER, id);
             Err(actix_web::error::InternalError::from_response(error.to_string(), res).into())
         }

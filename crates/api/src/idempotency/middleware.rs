@@ -16,7 +16,7 @@ use super::{Claim, IdempotencyKey, IdempotencyStore, Stored, LEASE, OUTCOMES, RE
 use crate::auth;
 use crate::error::ApiError;
 use crate::metrics::http::Replayed;
-use crate::routes::{self, Idempotency as Kind};
+use crate::routes::{Endpoint, Idempotency as Kind};
 use crate::side_call;
 
 const KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -48,15 +48,21 @@ type Answer<B> = Result<ServiceResponse<EitherBody<B, BoxBody>>, actix_web::Erro
 /// Runs `next` once, or answers from the key's record (`layers`).
 pub async fn around<B: MessageBody + 'static>(
     req: ServiceRequest,
+    endpoint: Option<&'static Endpoint>,
     next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
 ) -> Answer<B> {
-    let kind = routes::endpoint(&req).map_or(Kind::None, |e| e.idempotency);
-    let raw = req.headers().get(KEY).cloned();
-    match (raw, req.method() == Method::POST && kind != Kind::None) {
+    let kind = endpoint.map_or(Kind::None, |e| e.idempotency);
+    let keyed_as = match req.headers().get(KEY) {
+        Some(raw) if req.method() == Method::POST && kind != Kind::None => {
+            Some((raw.clone(), kind))
+        }
+        _ => None,
+    };
+    match keyed_as {
         // Boxed: every request's future would otherwise carry the keyed
         // path's state (the store's calls), allocated and copied whole.
-        (Some(raw), true) => Box::pin(keyed(req, raw, kind, next)).await,
-        _ => Ok(next(req).await?.map_into_left_body()),
+        Some((raw, kind)) => Box::pin(keyed(req, raw, kind, next)).await,
+        None => Ok(next(req).await?.map_into_left_body()),
     }
 }
 

@@ -12,7 +12,7 @@ use metrics::{Counter, Histogram};
 
 use super::{kept, Kept};
 use crate::error::ErrorCode;
-use crate::routes::{self, Endpoint};
+use crate::routes::Matched;
 
 pub const REQUESTS: &str = "http_requests_total";
 pub const DURATION: &str = "http_request_duration_seconds";
@@ -30,11 +30,12 @@ pub struct Replayed;
 /// Counts and times the request around `next` (`layers`).
 pub async fn around<B: MessageBody>(
     req: ServiceRequest,
+    matched: Matched,
     next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
 ) -> Result<ServiceResponse<B>, actix_web::Error> {
     let started = Instant::now();
-    let endpoint = routes::endpoint(&req);
-    let route = route_label(&req, endpoint);
+    let endpoint = matched.endpoint;
+    let route = route_label(&req, matched);
     let method = method_label(req.method());
     let result = next(req).await;
     let status = match &result {
@@ -88,8 +89,8 @@ fn outcomes(operation: &'static str, outcome: &'static str) -> Counter {
 }
 
 /// The route template, from the fixed list of what is served.
-fn route_label(req: &ServiceRequest, endpoint: Option<&'static Endpoint>) -> &'static str {
-    if let Some(endpoint) = endpoint {
+fn route_label(req: &ServiceRequest, matched: Matched) -> &'static str {
+    if let Some(endpoint) = matched.endpoint {
         return endpoint.path;
     }
     // A known path with a method it does not take, or the docs pages.
@@ -97,7 +98,7 @@ fn route_label(req: &ServiceRequest, endpoint: Option<&'static Endpoint>) -> &'s
     if path == "/docs" || path.starts_with("/docs/") {
         return "/docs";
     }
-    routes::template(req).unwrap_or(UNMATCHED)
+    matched.template.unwrap_or(UNMATCHED)
 }
 
 fn method_label(method: &Method) -> &'static str {

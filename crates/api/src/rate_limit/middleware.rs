@@ -13,7 +13,7 @@ use actix_web::{web, ResponseError};
 use super::{Bucket, RateLimits, Verdict, BY_CALLER, BY_IP, REFUSED};
 use crate::auth;
 use crate::error::{retry_after_seconds, ApiError};
-use crate::routes::{self, Class};
+use crate::routes::{Class, Endpoint};
 use crate::settings::Rate;
 use crate::side_call;
 
@@ -23,14 +23,14 @@ const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy")
 /// Counts the request and runs `next`, or refuses it (`layers`).
 pub async fn around<B: MessageBody>(
     req: ServiceRequest,
+    endpoint: Option<&'static Endpoint>,
     next: impl AsyncFnOnce(ServiceRequest) -> Result<ServiceResponse<B>, actix_web::Error>,
 ) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
     let limits = match req.app_data::<web::Data<RateLimits>>() {
         Some(limits) if limits.settings.enabled => limits.clone(),
         _ => return Ok(next(req).await?.map_into_left_body()),
     };
-    let class =
-        routes::endpoint(&req).map_or_else(|| Class::of_unmatched(req.method()), |e| e.class);
+    let class = endpoint.map_or_else(|| Class::of_unmatched(req.method()), |e| e.class);
     let Some(class_limits) = limits.limits(class) else {
         return Ok(next(req).await?.map_into_left_body());
     };

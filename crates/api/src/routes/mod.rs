@@ -17,7 +17,7 @@ pub(crate) mod users;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpMessage, HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse, ResponseError};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::ApiError;
@@ -213,22 +213,19 @@ pub static ENDPOINTS: [Endpoint; 18] = [
 ];
 
 /// What a request's path and method match in [`ENDPOINTS`], found in one
-/// pass, once per request, and kept in its extensions for the next reader.
-/// The middlewares that ask run before actix routes the request, and
-/// asking actix (`match_pattern`) would run its regex router once more per
-/// request: on a request that does nothing else, that was 9 % of the api's
-/// CPU.
-#[derive(Clone, Copy)]
-struct Matched {
-    endpoint: Option<&'static Endpoint>,
+/// pass per request by `layers` and handed to the layers that ask. They
+/// run before actix routes the request, and asking actix
+/// (`match_pattern`) would run its regex router once more per request: on
+/// a request that does nothing else, that was 9 % of the api's CPU.
+#[derive(Debug, Clone, Copy)]
+pub struct Matched {
+    /// The endpoint the request is for, from its path and method.
+    pub endpoint: Option<&'static Endpoint>,
     /// The served template the path fits, whatever the method.
-    template: Option<&'static str>,
+    pub template: Option<&'static str>,
 }
 
-fn matched(req: &ServiceRequest) -> Matched {
-    if let Some(matched) = req.extensions().get::<Matched>() {
-        return *matched;
-    }
+pub fn matched(req: &ServiceRequest) -> Matched {
     let path = routed_path(req);
     let mut matched = Matched {
         endpoint: None,
@@ -244,18 +241,7 @@ fn matched(req: &ServiceRequest) -> Matched {
             break;
         }
     }
-    req.extensions_mut().insert(matched);
     matched
-}
-
-/// The endpoint a request is for, from its path and method.
-pub fn endpoint(req: &ServiceRequest) -> Option<&'static Endpoint> {
-    matched(req).endpoint
-}
-
-/// The served path template `req`'s path fits, whatever its method.
-pub fn template(req: &ServiceRequest) -> Option<&'static str> {
-    matched(req).template
 }
 
 /// The path as actix's router sees it (unreserved characters decoded).

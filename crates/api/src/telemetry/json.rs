@@ -7,9 +7,11 @@
 
 use std::fmt::{self, Write as _};
 
-use chrono::Utc;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
+use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::field::RecordFields;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
@@ -28,9 +30,9 @@ pub struct JsonLines;
 pub struct JsonFields;
 
 /// Writes what it is given as the inside of a JSON string.
-struct Escaped<'a, 'w>(&'a mut Writer<'w>);
+struct Escaped<'a, W: ?Sized>(&'a mut W);
 
-impl fmt::Write for Escaped<'_, '_> {
+impl<W: fmt::Write + ?Sized> fmt::Write for Escaped<'_, W> {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let bytes = s.as_bytes();
         // Ids, methods, paths and messages seldom need escaping: find
@@ -95,16 +97,47 @@ fn first_to_escape(bytes: &[u8]) -> Option<usize> {
 
 /// An integer in decimal, without `core::fmt`'s padding machinery: one
 /// line per request writes several.
-fn write_int(out: &mut Writer<'_>, value: impl itoa::Integer) -> fmt::Result {
+fn write_int(out: &mut (impl fmt::Write + ?Sized), value: impl itoa::Integer) -> fmt::Result {
     out.write_str(itoa::Buffer::new().format(value))
 }
 
 /// `now` as `2026-12-01T19:30:05.123456Z`.
-fn write_timestamp(out: &mut Writer<'_>, now: chrono::DateTime<Utc>) -> fmt::Result {
+fn write_timestamp(out: &mut (impl fmt::Write + ?Sized), now: SystemTime) -> fmt::Result {
     match IsoTime::micros(now) {
         Some(text) => out.write_str(text.as_str()),
-        None => write!(out, "{}", now.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
+        None => write!(
+            out,
+            "{}",
+            DateTime::<Utc>::from(now).format("%Y-%m-%dT%H:%M:%S%.6fZ")
+        ),
     }
+}
+
+/// A line's beginning, up to its fields: `{"timestamp":…,"level":…`.
+fn write_head(out: &mut (impl fmt::Write + ?Sized), level: &Level) -> fmt::Result {
+    out.write_str(r#"{"timestamp":""#)?;
+    write_timestamp(out, SystemTime::now())?;
+    out.write_str(r#"","level":""#)?;
+    out.write_str(level.as_str())?;
+    out.write_char('"')
+}
+
+/// The line `tracing::info!(message = "answered", status, micros)` makes
+/// in a request, as [`JsonLines`] writes it: `access` writes it without
+/// tracing's dispatch, one per request.
+pub(super) fn write_answered(
+    out: &mut String,
+    status: u16,
+    micros: u64,
+    fields: &RequestFields,
+) -> fmt::Result {
+    write_head(out, &Level::INFO)?;
+    out.write_str(r#","message":"answered","status":"#)?;
+    write_int(out, status)?;
+    out.write_str(r#","micros":"#)?;
+    write_int(out, micros)?;
+    request_span(out, fields)?;
+    out.write_str("}\n")
 }
 
 /// Writes each field as `,"name":value` (no comma before the first when
@@ -210,11 +243,7 @@ where
         mut out: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        out.write_str(r#"{"timestamp":""#)?;
-        write_timestamp(&mut out, Utc::now())?;
-        out.write_str(r#"","level":""#)?;
-        out.write_str(event.metadata().level().as_str())?;
-        out.write_char('"')?;
+        write_head(&mut out, event.metadata().level())?;
         let mut fields = Fields {
             out: &mut out,
             first: false,
@@ -241,9 +270,14 @@ where
 }
 
 /// The request's fields as its span would have written them.
-fn request_span(out: &mut Writer<'_>, fields: &RequestFields) -> fmt::Result {
+fn request_span(out: &mut (impl fmt::Write + ?Sized), fields: &RequestFields) -> fmt::Result {
     let pairs = [
-        ("request_id", fields.id.to_str().unwrap_or("-")),
+        // UTF-8 checked at its speed, not header values' byte by byte:
+        // the id is printable ASCII either way.
+        (
+            "request_id",
+            std::str::from_utf8(fields.id.as_bytes()).unwrap_or("-"),
+        ),
         ("method", fields.method.as_str()),
         ("path", fields.uri.path()),
     ];
@@ -348,7 +382,7 @@ mod tests {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        tracing::subscriber::with_default(subscriber, || {
+        let direct = tracing::subscriber::with_default(subscriber, || {
             let span = tracing::info_span!("request", request_id = id, method = "POST", path);
             span.in_scope(|| tracing::info!(status = 201u64, micros = 7u64, "answered"));
             let fields = RequestFields {
@@ -356,17 +390,27 @@ mod tests {
                 method: actix_web::http::Method::POST,
                 uri: path.parse().unwrap(),
             };
-            runtime.block_on(request::scope(fields, async {
+            let direct = runtime.block_on(request::scope(fields, async {
                 tokio::task::yield_now().await;
                 tracing::info!(status = 201u64, micros = 7u64, "answered");
+                request::with_current(|fields| {
+                    let mut line = String::new();
+                    write_answered(&mut line, 201, 7, fields).unwrap();
+                    line
+                })
             }));
             tracing::info!("outside any request");
+            direct.unwrap()
         });
         let text = captured.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 3, "{text}");
         let after_time = |line: &str| line.split_once(r#""level""#).unwrap().1.to_owned();
         assert_eq!(after_time(lines[0]), after_time(lines[1]));
+        // The line `access` writes without tracing: the same bytes.
+        assert_eq!(direct.matches('\n').count(), 1, "{direct}");
+        assert_eq!(after_time(&direct), after_time(lines[1]) + "\n");
+        assert!(direct.starts_with(r#"{"timestamp":""#), "{direct}");
         let parsed: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
         assert_eq!(parsed["span"]["request_id"], id);
         assert_eq!(parsed["span"]["path"], path);
@@ -387,7 +431,7 @@ mod tests {
         ];
         for at in times {
             let mut text = String::new();
-            write_timestamp(&mut Writer::new(&mut text), at).unwrap();
+            write_timestamp(&mut text, SystemTime::from(at)).unwrap();
             assert_eq!(text, at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string());
         }
         for raw in ["plain", "a\"b\\c\nd\re\tf\u{1}g", "\u{1f}", "é\"", ""] {

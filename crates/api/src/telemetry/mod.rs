@@ -5,6 +5,7 @@
 //! dropped, never requests). Credentials never reach a log line (settings
 //! print secrets as `***`).
 
+pub mod access;
 mod batch;
 mod json;
 pub mod request;

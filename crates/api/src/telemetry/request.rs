@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use actix_web::http::header::HeaderValue;
 use actix_web::http::{Method, Uri};
+use tokio::task::futures::TaskLocalFuture;
 
 /// What a request's lines carry, as the span `request` carried it.
 #[derive(Debug)]
@@ -40,7 +41,7 @@ pub(super) fn use_spans(spans: bool) {
 }
 
 /// Runs `future` as the request `fields` describe.
-pub fn scope<F: Future>(fields: RequestFields, future: F) -> impl Future<Output = F::Output> {
+pub fn scope<F: Future>(fields: RequestFields, future: F) -> TaskLocalFuture<RequestFields, F> {
     CURRENT.scope(fields, future)
 }
 
