@@ -106,6 +106,10 @@ on_both_stores! {
         assert_eq!(app.counts(event).await.1, 3);
         // Other classes are not affected.
         assert_eq!(app.event(event).await.status, 200);
+        // The refused hold is counted by its code.
+        let (_, _, metrics) = app.get_text("/metrics").await;
+        let refused = "booking_operations_total{operation=\"hold\",result=\"RATE_LIMITED\"}";
+        assert!(metrics.contains(refused), "{metrics}");
     }
 }
 

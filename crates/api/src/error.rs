@@ -114,10 +114,13 @@ const UNAVAILABLE_RETRY_AFTER: &str = "2";
 /// so this paces retries without promising anything.
 const HOLD_LIMIT_RETRY_AFTER: Duration = Duration::from_secs(10);
 
-/// The code of an error response, kept in the response's extensions so
-/// middleware (metrics) can read it without parsing the body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ErrorCode(pub &'static str);
+/// The code of an error response, for middleware (metrics) to read
+/// without parsing the body: a response made from an [`ApiError`] by
+/// `HttpResponse::from_error` (as actix makes a handler's) keeps the
+/// error. (An extension per error response cost a map of its own.)
+pub fn code_of<B>(response: &HttpResponse<B>) -> Option<&'static str> {
+    Some(response.error()?.as_error::<ApiError>()?.code)
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -298,13 +301,11 @@ impl ResponseError for ApiError {
         if let Some(wait) = retry_after {
             builder.insert_header((RETRY_AFTER, HeaderValue::from(retry_after_seconds(wait))));
         }
-        let mut response = builder.json(Body {
+        builder.json(Body {
             error: &self.message,
             code: self.code,
             seats: self.seats.as_deref(),
-        });
-        response.extensions_mut().insert(ErrorCode(self.code));
-        response
+        })
     }
 }
 

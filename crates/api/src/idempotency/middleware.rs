@@ -8,7 +8,7 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::web::{self, Bytes, BytesMut};
-use actix_web::{HttpMessage, HttpResponse, ResponseError};
+use actix_web::{HttpMessage, HttpResponse};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
@@ -262,6 +262,7 @@ fn replay(stored: &Stored) -> HttpResponse {
 }
 
 fn refuse<B>(req: ServiceRequest, error: ApiError) -> ServiceResponse<EitherBody<B, BoxBody>> {
-    req.into_response(error.error_response())
-        .map_into_right_body()
+    // Not `into_response`, which would drop the error and its code.
+    let (req, _) = req.into_parts();
+    ServiceResponse::new(req, HttpResponse::from_error(error)).map_into_right_body()
 }

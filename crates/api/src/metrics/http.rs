@@ -11,7 +11,7 @@ use actix_web::http::{Method, StatusCode};
 use metrics::{Counter, Histogram};
 
 use super::{kept, Kept};
-use crate::error::ErrorCode;
+use crate::error;
 use crate::routes::Matched;
 
 pub const REQUESTS: &str = "http_requests_total";
@@ -49,7 +49,7 @@ pub async fn around<B: MessageBody>(
         let response = res.response();
         let outcome = if response.extensions().get::<Replayed>().is_some() {
             "replayed"
-        } else if let Some(ErrorCode(code)) = response.extensions().get::<ErrorCode>() {
+        } else if let Some(code) = error::code_of(response) {
             code
         } else if status.is_success() {
             "ok"
