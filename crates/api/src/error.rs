@@ -1,6 +1,7 @@
 //! The api's error type: every failure becomes `{"error", "code"}` plus
 //! optional detail fields, and its status is decided here, in one place.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use std::time::Duration;
@@ -126,7 +127,8 @@ pub fn code_of<B>(response: &HttpResponse<B>) -> Option<&'static str> {
 pub struct ApiError {
     status: StatusCode,
     code: &'static str,
-    message: String,
+    /// Borrowed when it is a fixed text (a 404's, say): no allocation.
+    message: Cow<'static, str>,
     seats: Option<Vec<String>>,
     /// For 429: when the client may try again.
     retry_after: Option<Duration>,
@@ -164,7 +166,11 @@ pub fn retry_after_seconds(wait: Duration) -> u64 {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<Cow<'static, str>>,
+    ) -> Self {
         debug_assert!(
             CODES.iter().any(|(known, _)| *known == code),
             "error code {code} is missing from error::CODES"
@@ -225,7 +231,7 @@ impl ApiError {
         )
     }
 
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
@@ -233,11 +239,11 @@ impl ApiError {
         Self::bad_request("VALIDATION_ERROR", error.to_string())
     }
 
-    pub fn unauthorized(message: impl Into<String>) -> Self {
+    pub fn unauthorized(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", message)
     }
 
-    pub fn forbidden(message: impl Into<String>) -> Self {
+    pub fn forbidden(message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "FORBIDDEN", message)
     }
 
@@ -252,7 +258,7 @@ impl ApiError {
         error
     }
 
-    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn not_found(code: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
     }
 
@@ -301,11 +307,14 @@ impl ResponseError for ApiError {
         if let Some(wait) = retry_after {
             builder.insert_header((RETRY_AFTER, HeaderValue::from(retry_after_seconds(wait))));
         }
-        builder.json(Body {
-            error: &self.message,
-            code: self.code,
-            seats: self.seats.as_deref(),
-        })
+        crate::routes::json(
+            &mut builder,
+            Body {
+                error: &self.message,
+                code: self.code,
+                seats: self.seats.as_deref(),
+            },
+        )
     }
 }
 
@@ -333,7 +342,7 @@ impl From<StoreError> for ApiError {
         Self {
             status,
             code,
-            message,
+            message: message.into(),
             seats: None,
             retry_after: None,
             cause: Some(Box::new(error)),

@@ -42,9 +42,11 @@ pub async fn around<B: MessageBody>(
         Ok(res) => res.status(),
         Err(error) => error.as_response_error().status_code(),
     };
-    let (count, duration) = series(method, route, status_class(status));
-    count.increment(1);
-    duration.record(started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    series(method, route, status_class(status), |(count, duration)| {
+        count.increment(1);
+        duration.record(seconds);
+    });
     if let (Some(operation), Ok(res)) = (endpoint.and_then(|e| e.operation), &result) {
         let response = res.response();
         let outcome = if response.extensions().get::<Replayed>().is_some() {
@@ -56,36 +58,39 @@ pub async fn around<B: MessageBody>(
         } else {
             "other"
         };
-        outcomes(operation, outcome).increment(1);
+        outcomes(operation, outcome, |count| count.increment(1));
     }
     result
 }
 
 /// The request count and latency series of one (method, route, status
 /// class).
-fn series(method: &'static str, route: &'static str, status: &'static str) -> (Counter, Histogram) {
+fn series(
+    method: &'static str,
+    route: &'static str,
+    status: &'static str,
+    record: impl FnOnce(&(Counter, Histogram)),
+) {
     thread_local! {
         static SERIES: Kept<(Counter, Histogram), 3> = RefCell::default();
     }
-    kept(&SERIES, [method, route, status], || {
+    let register = || {
         let labels = [("method", method), ("route", route), ("status", status)];
         (
             metrics::counter!(REQUESTS, &labels),
             metrics::histogram!(DURATION, &labels),
         )
-    })
+    };
+    kept(&SERIES, [method, route, status], register, record);
 }
 
 /// The outcome count of one operation and result.
-fn outcomes(operation: &'static str, outcome: &'static str) -> Counter {
+fn outcomes(operation: &'static str, outcome: &'static str, record: impl FnOnce(&Counter)) {
     thread_local! {
         static OUTCOMES: Kept<Counter, 2> = RefCell::default();
     }
-    kept(
-        &OUTCOMES,
-        [operation, outcome],
-        || metrics::counter!(OPERATIONS, "operation" => operation, "result" => outcome),
-    )
+    let register = || metrics::counter!(OPERATIONS, "operation" => operation, "result" => outcome);
+    kept(&OUTCOMES, [operation, outcome], register, record);
 }
 
 /// The route template, from the fixed list of what is served.

@@ -42,10 +42,11 @@ async fn timed<T>(
     thread_local! {
         static CALLS: Kept<Histogram, 3> = RefCell::default();
     }
-    kept(&CALLS, [store, call, outcome], || {
-        metrics::histogram!(CALL_DURATION, "store" => store, "call" => call, "outcome" => outcome)
-    })
-    .record(started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    let register = || metrics::histogram!(CALL_DURATION, "store" => store, "call" => call, "outcome" => outcome);
+    kept(&CALLS, [store, call, outcome], register, |h| {
+        h.record(seconds)
+    });
     result
 }
 

@@ -88,7 +88,7 @@ pub struct TestPgDown {
     responses((status = 200, description = "Alive.", body = Live))
 )]
 pub async fn live() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
+    crate::routes::json(&mut HttpResponse::Ok(), json!({ "status": "ok" }))
 }
 
 fn store_json(result: &Result<StoreInfo, StoreError>) -> Value {
@@ -123,12 +123,12 @@ pub async fn ready(service: web::Data<BookingService>) -> HttpResponse {
         "holdStore": store_json(&health.holds),
     });
     if up {
-        return HttpResponse::Ok().json(body);
+        return crate::routes::json(&mut HttpResponse::Ok(), body);
     }
     // A 503 like every other: `error` and `code` beside the stores.
     body["error"] = json!(STORES_DOWN);
     body["code"] = json!("SERVICE_UNAVAILABLE");
-    service_unavailable().json(body)
+    crate::routes::json(&mut service_unavailable(), body)
 }
 
 /// The original shape `{connected, currentTime, version}` for the booking
@@ -147,18 +147,24 @@ pub async fn ready(service: web::Data<BookingService>) -> HttpResponse {
 pub async fn test_pg(service: web::Data<BookingService>) -> HttpResponse {
     let health = service.health().await;
     match (&health.bookings, &health.holds) {
-        (Ok(info), Ok(_)) => HttpResponse::Ok().json(json!({
-            "connected": true,
-            "currentTime": timestamp(info.current_time),
-            "version": info.version,
-            "holdStore": store_json(&health.holds),
-        })),
-        _ => service_unavailable().json(json!({
-            "error": STORES_DOWN,
-            "code": "SERVICE_UNAVAILABLE",
-            "connected": false,
-            "bookingStore": store_json(&health.bookings),
-            "holdStore": store_json(&health.holds),
-        })),
+        (Ok(info), Ok(_)) => crate::routes::json(
+            &mut HttpResponse::Ok(),
+            json!({
+                "connected": true,
+                "currentTime": timestamp(info.current_time),
+                "version": info.version,
+                "holdStore": store_json(&health.holds),
+            }),
+        ),
+        _ => crate::routes::json(
+            &mut service_unavailable(),
+            json!({
+                "error": STORES_DOWN,
+                "code": "SERVICE_UNAVAILABLE",
+                "connected": false,
+                "bookingStore": store_json(&health.bookings),
+                "holdStore": store_json(&health.holds),
+            }),
+        ),
     }
 }

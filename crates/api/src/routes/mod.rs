@@ -17,10 +17,11 @@ pub(crate) mod users;
 use actix_web::dev::ServiceRequest;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpResponse, HttpResponseBuilder, ResponseError};
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::error::ApiError;
+use crate::iso_time::IsoTime;
 
 /// Which rate limit a request counts against (`rate_limits.<class>`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -383,17 +384,57 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 }
 
 /// Timestamps as the original API wrote them (JavaScript's `toISOString`).
-pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
-    match crate::iso_time::IsoTime::millis(at) {
-        Some(text) => text.as_str().to_owned(),
-        None => at.to_rfc3339_opts(SecondsFormat::Millis, true),
+pub(crate) fn timestamp(at: DateTime<Utc>) -> Timestamp {
+    match IsoTime::millis(at) {
+        Some(text) => Timestamp::Text(text),
+        None => Timestamp::Far(at.to_rfc3339_opts(SecondsFormat::Millis, true)),
+    }
+}
+
+/// A body's timestamp: serialized as the string it is, from the stack
+/// (a string of its own per timestamp is an allocation, two per GET of
+/// an event).
+#[derive(Debug, Clone)]
+pub(crate) enum Timestamp {
+    Text(IsoTime),
+    /// A year past 9999 (or before 0), which `IsoTime` does not write.
+    Far(String),
+}
+
+impl Timestamp {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Timestamp::Text(text) => text.as_str(),
+            Timestamp::Far(text) => text,
+        }
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
     }
 }
 
 pub(crate) fn created(location: String, body: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Created()
-        .insert_header((actix_web::http::header::LOCATION, location))
-        .json(body)
+    json(
+        HttpResponse::Created().insert_header((actix_web::http::header::LOCATION, location)),
+        body,
+    )
+}
+
+/// `value` as the JSON body of `builder`'s response. Every JSON answer is
+/// made here: actix's own `json` writes its `Content-Type` from a `Mime`,
+/// parsed and copied into a new header value on every response (about
+/// 430 instructions of a GET's 30,600, callgrind).
+pub(crate) fn json(
+    builder: &mut HttpResponseBuilder,
+    value: impl serde::Serialize,
+) -> HttpResponse {
+    const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+    builder
+        .insert_header((header::CONTENT_TYPE, APPLICATION_JSON))
+        .json(value)
 }
 
 #[cfg(test)]

@@ -49,5 +49,8 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let caller = identity.caller(body.as_ref().and_then(|b| b.user_id.as_deref()))?;
     service.cancel(&caller, id).await?;
-    Ok(HttpResponse::Ok().json(Cancelled { cancelled: true }))
+    Ok(crate::routes::json(
+        &mut HttpResponse::Ok(),
+        Cancelled { cancelled: true },
+    ))
 }

@@ -59,9 +59,9 @@ pub async fn handle(
             status: booking.status.as_str(),
             user_id: booking.user.as_str(),
             name: &event.name,
-            event_date: &event_date,
+            event_date: event_date.as_str(),
             seat_code: event.code(*seat).to_string(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(rows))
+    Ok(crate::routes::json(&mut HttpResponse::Ok(), rows))
 }

@@ -45,8 +45,11 @@ pub async fn handle(
     let caller = identity.caller(body.user_id.as_deref())?;
     let hold = hold_id("holdGroupId", &body.hold_group_id)?;
     let booking = service.confirm(event, &caller.user, hold).await?;
-    Ok(HttpResponse::Ok().json(Confirmed {
-        success: true,
-        booking_group_id: booking.to_string(),
-    }))
+    Ok(crate::routes::json(
+        &mut HttpResponse::Ok(),
+        Confirmed {
+            success: true,
+            booking_group_id: booking.to_string(),
+        },
+    ))
 }

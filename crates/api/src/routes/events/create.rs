@@ -67,7 +67,7 @@ pub struct Created {
     event_id: i64,
 }
 
-fn invalid(message: impl Into<String>) -> ApiError {
+fn invalid(message: impl Into<std::borrow::Cow<'static, str>>) -> ApiError {
     ApiError::bad_request("VALIDATION_ERROR", message)
 }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::extract::EventPath;
-use crate::routes::timestamp;
+use crate::routes::{timestamp, Timestamp};
 
 /// The original API's shape: the event row in snake_case, counts in
 /// camelCase.
@@ -17,10 +17,12 @@ use crate::routes::timestamp;
 pub struct Details<'a> {
     id: i64,
     name: &'a str,
-    event_date: String,
+    #[schema(value_type = String)]
+    event_date: Timestamp,
     location: Option<&'a str>,
     total_seats: u32,
-    created_at: String,
+    #[schema(value_type = String)]
+    created_at: Timestamp,
     #[serde(rename = "confirmedSeats")]
     confirmed_seats: u32,
     #[serde(rename = "heldSeats")]
@@ -47,15 +49,18 @@ pub async fn handle(
     EventPath(id): EventPath,
 ) -> Result<HttpResponse, ApiError> {
     let (event, seats) = service.event_details(id).await?;
-    Ok(HttpResponse::Ok().json(Details {
-        id: event.id.get(),
-        name: &event.name,
-        event_date: timestamp(event.date),
-        location: event.location.as_deref(),
-        total_seats: event.total_seats(),
-        created_at: timestamp(event.created_at),
-        confirmed_seats: seats.confirmed,
-        held_seats: seats.held,
-        available_seats: seats.available(),
-    }))
+    Ok(crate::routes::json(
+        &mut HttpResponse::Ok(),
+        Details {
+            id: event.id.get(),
+            name: &event.name,
+            event_date: timestamp(event.date),
+            location: event.location.as_deref(),
+            total_seats: event.total_seats(),
+            created_at: timestamp(event.created_at),
+            confirmed_seats: seats.confirmed,
+            held_seats: seats.held,
+            available_seats: seats.available(),
+        },
+    ))
 }

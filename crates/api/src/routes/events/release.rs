@@ -39,5 +39,8 @@ pub async fn handle(
     let caller = identity.caller(body.user_id.as_deref())?;
     let hold = hold_id("holdGroupId", &body.hold_group_id)?;
     service.release(event, &caller.user, hold).await?;
-    Ok(HttpResponse::Ok().json(Released { released: true }))
+    Ok(crate::routes::json(
+        &mut HttpResponse::Ok(),
+        Released { released: true },
+    ))
 }

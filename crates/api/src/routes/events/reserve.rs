@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::{EventPath, JsonBody};
-use crate::routes::{created, timestamp};
+use crate::routes::{created, timestamp, Timestamp};
 
 /// `seatCodes` (these seats) or `quantity` (the best available), not both.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -39,8 +39,8 @@ pub struct Held {
     hold_group_id: String,
     /// Seconds the hold lasts (`holds.ttl_seconds`).
     expires_in: u64,
-    #[schema(format = DateTime)]
-    expires_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: Timestamp,
     #[schema(value_type = Vec<String>)]
     seat_codes: Vec<SeatCode>,
 }

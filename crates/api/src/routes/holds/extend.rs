@@ -45,5 +45,8 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let caller = identity.caller(body.as_ref().and_then(|b| b.user_id.as_deref()))?;
     let reservation = service.extend(&caller.user, id).await?;
-    Ok(HttpResponse::Ok().json(HoldView::from(reservation)))
+    Ok(crate::routes::json(
+        &mut HttpResponse::Ok(),
+        HoldView::from(reservation),
+    ))
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::HoldPath;
-use crate::routes::timestamp;
+use crate::routes::{timestamp, Timestamp};
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -17,10 +17,10 @@ pub struct HoldView {
     event_id: i64,
     user_id: String,
     seat_codes: Vec<String>,
-    #[schema(format = DateTime)]
-    created_at: String,
-    #[schema(format = DateTime)]
-    expires_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    expires_at: Timestamp,
 }
 
 impl From<Reservation> for HoldView {
@@ -63,5 +63,8 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let caller = identity.caller(None)?;
     let reservation = service.hold(&caller.user, id).await?;
-    Ok(HttpResponse::Ok().json(HoldView::from(reservation)))
+    Ok(crate::routes::json(
+        &mut HttpResponse::Ok(),
+        HoldView::from(reservation),
+    ))
 }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::routes::timestamp;
+use crate::routes::{timestamp, Timestamp};
 
 /// The page size when the client names none.
 const DEFAULT_LIMIT: u32 = 20;
@@ -38,13 +38,13 @@ pub struct Item {
     booking_group_id: String,
     event_id: i64,
     event_name: String,
-    #[schema(format = DateTime)]
-    event_date: String,
+    #[schema(value_type = String, format = DateTime)]
+    event_date: Timestamp,
     #[schema(value_type = String, pattern = "^(CONFIRMED|CANCELLED)$")]
     status: &'static str,
     seat_codes: Vec<String>,
-    #[schema(format = DateTime)]
-    created_at: String,
+    #[schema(value_type = String, format = DateTime)]
+    created_at: Timestamp,
 }
 
 impl From<BookingView> for Item {
@@ -114,8 +114,11 @@ pub async fn handle(
         .transpose()
         .map_err(|e| ApiError::bad_request("INVALID_CURSOR", e.to_string()))?;
     let list = service.user_bookings(&caller, cursor, limit).await?;
-    Ok(HttpResponse::Ok().json(Page {
-        bookings: list.bookings.into_iter().map(Item::from).collect(),
-        next_cursor: list.next.map(|c| c.encode()),
-    }))
+    Ok(crate::routes::json(
+        &mut HttpResponse::Ok(),
+        Page {
+            bookings: list.bookings.into_iter().map(Item::from).collect(),
+            next_cursor: list.next.map(|c| c.encode()),
+        },
+    ))
 }
