@@ -22,6 +22,7 @@ on_both_stores! {
         let id = app.create_event(10).await;
         let answer = app.event(id).await;
         assert_eq!(answer.status, 200);
+        assert_eq!(answer.headers["content-type"], "application/json");
         let body = &answer.body;
         assert_eq!(body["id"], id);
         assert_eq!(body["name"], "Test concert");

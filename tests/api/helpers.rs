@@ -173,6 +173,12 @@ impl Answer {
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "{:?}", self.body);
         assert_eq!(self.body["code"], code, "{:?}", self.body);
+        // API.md: JSON out, errors included.
+        assert_eq!(
+            self.headers["content-type"], "application/json",
+            "{:?}",
+            self.body
+        );
         assert!(
             self.body["error"].as_str().is_some_and(|e| !e.is_empty()),
             "error sentence missing: {:?}",

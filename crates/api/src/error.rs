@@ -6,6 +6,7 @@ use std::fmt;
 
 use std::time::Duration;
 
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
@@ -114,6 +115,15 @@ const UNAVAILABLE_RETRY_AFTER: &str = "2";
 /// be released or confirmed any moment, or expire within holds.ttl_seconds,
 /// so this paces retries without promising anything.
 const HOLD_LIMIT_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// The answer to a request refused before its handler (a rate limit, an
+/// idempotency key): `error`'s response, with the error kept on it for
+/// [`code_of`]. (`ServiceRequest::into_response` would keep only the
+/// response's head and body.)
+pub fn refusal(req: ServiceRequest, error: ApiError) -> ServiceResponse {
+    let (req, _) = req.into_parts();
+    ServiceResponse::new(req, HttpResponse::from_error(error))
+}
 
 /// The code of an error response, for middleware (metrics) to read
 /// without parsing the body: a response made from an [`ApiError`] by
@@ -308,7 +318,7 @@ impl ResponseError for ApiError {
             builder.insert_header((RETRY_AFTER, HeaderValue::from(retry_after_seconds(wait))));
         }
         crate::routes::json(
-            &mut builder,
+            builder,
             Body {
                 error: &self.message,
                 code: self.code,

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Claim, IdempotencyKey, IdempotencyStore, Stored, LEASE, OUTCOMES, RETENTION};
 use crate::auth;
-use crate::error::ApiError;
+use crate::error::{self, ApiError};
 use crate::metrics::http::Replayed;
 use crate::routes::{Endpoint, Idempotency as Kind};
 use crate::side_call;
@@ -262,7 +262,5 @@ fn replay(stored: &Stored) -> HttpResponse {
 }
 
 fn refuse<B>(req: ServiceRequest, error: ApiError) -> ServiceResponse<EitherBody<B, BoxBody>> {
-    // Not `into_response`, which would drop the error and its code.
-    let (req, _) = req.into_parts();
-    ServiceResponse::new(req, HttpResponse::from_error(error)).map_into_right_body()
+    error::refusal(req, error).map_into_right_body()
 }

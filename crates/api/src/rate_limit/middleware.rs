@@ -8,11 +8,11 @@ use std::time::Instant;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
-use actix_web::{web, HttpResponse};
+use actix_web::web;
 
 use super::{Bucket, RateLimits, Verdict, BY_CALLER, BY_IP, REFUSED};
 use crate::auth;
-use crate::error::{retry_after_seconds, ApiError};
+use crate::error::{self, retry_after_seconds, ApiError};
 use crate::routes::{Class, Endpoint};
 use crate::settings::Rate;
 use crate::side_call;
@@ -84,12 +84,9 @@ pub async fn around<B: MessageBody>(
         for &i in &refused {
             metrics::counter!(REFUSED, "class" => class.as_str(), "by" => kinds[i]).increment(1);
         }
-        let mut response = HttpResponse::from_error(ApiError::rate_limited(wait));
-        insert(response.headers_mut(), policy, state);
-        // As it is, not `into_response`, which keeps only the response's
-        // head and body: its error carries the code metrics count.
-        let (req, _) = req.into_parts();
-        return Ok(ServiceResponse::new(req, response).map_into_right_body());
+        let mut refused = error::refusal(req, ApiError::rate_limited(wait));
+        insert(refused.headers_mut(), policy, state);
+        return Ok(refused.map_into_right_body());
     }
     let mut res = next(req).await?;
     insert(res.headers_mut(), policy, state);

@@ -6,7 +6,7 @@ use booking_domain::{BookingService, StoreError, StoreInfo};
 use serde_json::{json, Value};
 
 use crate::error::service_unavailable;
-use crate::routes::timestamp;
+use crate::routes::{json, timestamp};
 
 /// The `error` of a health endpoint's 503.
 const STORES_DOWN: &str = "a storage backend is unavailable";
@@ -88,7 +88,7 @@ pub struct TestPgDown {
     responses((status = 200, description = "Alive.", body = Live))
 )]
 pub async fn live() -> HttpResponse {
-    crate::routes::json(&mut HttpResponse::Ok(), json!({ "status": "ok" }))
+    json(HttpResponse::Ok(), json!({ "status": "ok" }))
 }
 
 fn store_json(result: &Result<StoreInfo, StoreError>) -> Value {
@@ -123,12 +123,12 @@ pub async fn ready(service: web::Data<BookingService>) -> HttpResponse {
         "holdStore": store_json(&health.holds),
     });
     if up {
-        return crate::routes::json(&mut HttpResponse::Ok(), body);
+        return json(HttpResponse::Ok(), body);
     }
     // A 503 like every other: `error` and `code` beside the stores.
     body["error"] = json!(STORES_DOWN);
     body["code"] = json!("SERVICE_UNAVAILABLE");
-    crate::routes::json(&mut service_unavailable(), body)
+    json(service_unavailable(), body)
 }
 
 /// The original shape `{connected, currentTime, version}` for the booking
@@ -147,8 +147,8 @@ pub async fn ready(service: web::Data<BookingService>) -> HttpResponse {
 pub async fn test_pg(service: web::Data<BookingService>) -> HttpResponse {
     let health = service.health().await;
     match (&health.bookings, &health.holds) {
-        (Ok(info), Ok(_)) => crate::routes::json(
-            &mut HttpResponse::Ok(),
+        (Ok(info), Ok(_)) => json(
+            HttpResponse::Ok(),
             json!({
                 "connected": true,
                 "currentTime": timestamp(info.current_time),
@@ -156,8 +156,8 @@ pub async fn test_pg(service: web::Data<BookingService>) -> HttpResponse {
                 "holdStore": store_json(&health.holds),
             }),
         ),
-        _ => crate::routes::json(
-            &mut service_unavailable(),
+        _ => json(
+            service_unavailable(),
             json!({
                 "error": STORES_DOWN,
                 "code": "SERVICE_UNAVAILABLE",

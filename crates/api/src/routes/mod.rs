@@ -417,20 +417,18 @@ impl serde::Serialize for Timestamp {
 }
 
 pub(crate) fn created(location: String, body: impl serde::Serialize) -> HttpResponse {
-    json(
-        HttpResponse::Created().insert_header((actix_web::http::header::LOCATION, location)),
-        body,
-    )
+    let mut builder = HttpResponse::Created();
+    builder.insert_header((header::LOCATION, location));
+    json(builder, body)
 }
 
 /// `value` as the JSON body of `builder`'s response. Every JSON answer is
-/// made here: actix's own `json` writes its `Content-Type` from a `Mime`,
-/// parsed and copied into a new header value on every response (about
-/// 430 instructions of a GET's 30,600, callgrind).
-pub(crate) fn json(
-    builder: &mut HttpResponseBuilder,
-    value: impl serde::Serialize,
-) -> HttpResponse {
+/// made here (clippy refuses actix's `json` elsewhere): actix's own writes
+/// its `Content-Type` from a `Mime`, parsed and copied into a new header
+/// value on every response (about 250 instructions a response,
+/// callgrind; docs/PERFORMANCE.md, "seventh session").
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn json(mut builder: HttpResponseBuilder, value: impl serde::Serialize) -> HttpResponse {
     const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
     builder
         .insert_header((header::CONTENT_TYPE, APPLICATION_JSON))

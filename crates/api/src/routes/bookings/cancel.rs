@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::{HoldPath, OptionalJsonBody};
+use crate::routes::json;
 
 /// The original API took no body here; a `userId` may name the caller in
 /// trust mode.
@@ -49,8 +50,5 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let caller = identity.caller(body.as_ref().and_then(|b| b.user_id.as_deref()))?;
     service.cancel(&caller, id).await?;
-    Ok(crate::routes::json(
-        &mut HttpResponse::Ok(),
-        Cancelled { cancelled: true },
-    ))
+    Ok(json(HttpResponse::Ok(), Cancelled { cancelled: true }))
 }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::HoldPath;
-use crate::routes::timestamp;
+use crate::routes::{json, timestamp};
 
 /// One row per seat, as the original API returned its join.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -63,5 +63,5 @@ pub async fn handle(
             seat_code: event.code(*seat).to_string(),
         })
         .collect();
-    Ok(crate::routes::json(&mut HttpResponse::Ok(), rows))
+    Ok(json(HttpResponse::Ok(), rows))
 }

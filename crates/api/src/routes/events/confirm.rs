@@ -6,6 +6,7 @@ use super::HoldRef;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::{hold_id, EventPath, JsonBody};
+use crate::routes::json;
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -45,8 +46,8 @@ pub async fn handle(
     let caller = identity.caller(body.user_id.as_deref())?;
     let hold = hold_id("holdGroupId", &body.hold_group_id)?;
     let booking = service.confirm(event, &caller.user, hold).await?;
-    Ok(crate::routes::json(
-        &mut HttpResponse::Ok(),
+    Ok(json(
+        HttpResponse::Ok(),
         Confirmed {
             success: true,
             booking_group_id: booking.to_string(),

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::extract::EventPath;
-use crate::routes::{timestamp, Timestamp};
+use crate::routes::{json, timestamp, Timestamp};
 
 /// The original API's shape: the event row in snake_case, counts in
 /// camelCase.
@@ -49,8 +49,8 @@ pub async fn handle(
     EventPath(id): EventPath,
 ) -> Result<HttpResponse, ApiError> {
     let (event, seats) = service.event_details(id).await?;
-    Ok(crate::routes::json(
-        &mut HttpResponse::Ok(),
+    Ok(json(
+        HttpResponse::Ok(),
         Details {
             id: event.id.get(),
             name: &event.name,

@@ -6,6 +6,7 @@ use super::HoldRef;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::{hold_id, EventPath, JsonBody};
+use crate::routes::json;
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[schema(example = json!({"released": true}))]
@@ -39,8 +40,5 @@ pub async fn handle(
     let caller = identity.caller(body.user_id.as_deref())?;
     let hold = hold_id("holdGroupId", &body.hold_group_id)?;
     service.release(event, &caller.user, hold).await?;
-    Ok(crate::routes::json(
-        &mut HttpResponse::Ok(),
-        Released { released: true },
-    ))
+    Ok(json(HttpResponse::Ok(), Released { released: true }))
 }

@@ -6,6 +6,7 @@ use super::view::HoldView;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::{HoldPath, OptionalJsonBody};
+use crate::routes::json;
 
 /// No body is needed; a `userId` may name the caller in trust mode.
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -45,8 +46,5 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let caller = identity.caller(body.as_ref().and_then(|b| b.user_id.as_deref()))?;
     let reservation = service.extend(&caller.user, id).await?;
-    Ok(crate::routes::json(
-        &mut HttpResponse::Ok(),
-        HoldView::from(reservation),
-    ))
+    Ok(json(HttpResponse::Ok(), HoldView::from(reservation)))
 }

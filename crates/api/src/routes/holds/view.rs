@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::extract::HoldPath;
-use crate::routes::{timestamp, Timestamp};
+use crate::routes::{json, timestamp, Timestamp};
 
 #[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -63,8 +63,5 @@ pub async fn handle(
 ) -> Result<HttpResponse, ApiError> {
     let caller = identity.caller(None)?;
     let reservation = service.hold(&caller.user, id).await?;
-    Ok(crate::routes::json(
-        &mut HttpResponse::Ok(),
-        HoldView::from(reservation),
-    ))
+    Ok(json(HttpResponse::Ok(), HoldView::from(reservation)))
 }

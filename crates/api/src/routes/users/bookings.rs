@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::routes::{timestamp, Timestamp};
+use crate::routes::{json, timestamp, Timestamp};
 
 /// The page size when the client names none.
 const DEFAULT_LIMIT: u32 = 20;
@@ -114,8 +114,8 @@ pub async fn handle(
         .transpose()
         .map_err(|e| ApiError::bad_request("INVALID_CURSOR", e.to_string()))?;
     let list = service.user_bookings(&caller, cursor, limit).await?;
-    Ok(crate::routes::json(
-        &mut HttpResponse::Ok(),
+    Ok(json(
+        HttpResponse::Ok(),
         Page {
             bookings: list.bookings.into_iter().map(Item::from).collect(),
             next_cursor: list.next.map(|c| c.encode()),
