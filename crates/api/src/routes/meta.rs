@@ -48,14 +48,15 @@ pub async fn metrics(scrape: web::Data<Scrape>) -> HttpResponse {
 /// Swagger UI at `/docs/`, its assets compiled into the binary (no
 /// internet access needed), reading `/openapi.json`; `/docs` leads there.
 pub fn swagger_ui() -> impl actix_web::dev::HttpServiceFactory {
-    (
-        super::get_and_head("/docs", || async {
+    // A scope, so that only paths under `/docs` run the regex of `{file}`
+    // (see `routes::configure`).
+    web::scope("/docs")
+        .service(super::get_and_head("", || async {
             HttpResponse::PermanentRedirect()
                 .insert_header((header::LOCATION, "/docs/"))
                 .finish()
-        }),
-        super::get_and_head("/docs/{file:.*}", docs_file),
-    )
+        }))
+        .service(super::get_and_head("/{file:.*}", docs_file))
 }
 
 /// One of Swagger UI's files; a name it does not have is a 404 like any

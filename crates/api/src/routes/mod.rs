@@ -284,47 +284,70 @@ fn fits(pattern: &str, path: &str) -> bool {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    // Paths sharing a first `{name}` segment are served from one scope of
-    // that prefix, their own resources static under it: actix tries each
-    // templated resource in turn with a regex of its own, so a reserve
-    // (the sixth of seven under `/events/{eventId}`) ran six of them, 4 %
-    // of the api's CPU (docs/PERFORMANCE.md, "fifth session"); a scope
-    // runs one. Paths without a `{name}` are resources of their own.
-    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    // actix tries each templated pattern with a regex of its own, and
+    // tries every service in turn until one matches. So the paths are a
+    // tree of scopes, each entered by a static prefix first:
+    // `/events`, then `/{eventId}` under it, then the static resources of
+    // that event. A request runs the one regex of its own `{name}` segment
+    // (a reserve, the sixth path under `/events/{eventId}`, once ran six:
+    // docs/PERFORMANCE.md, "fifth session"), and a path the api does not
+    // serve runs none (it ran four, a tenth of a 404's instructions:
+    // "eighth session").
+    let mut stems: Vec<&str> = Vec::new();
+    let mut fixed: Vec<&str> = Vec::new();
     for endpoint in &ENDPOINTS {
-        let (prefix, rest) = split_at_first_name(endpoint.path);
-        match groups.iter_mut().find(|(p, _)| *p == prefix) {
-            Some((_, rests)) if rests.contains(&rest) => {}
-            Some((_, rests)) => rests.push(rest),
-            None => groups.push((prefix, vec![rest])),
+        match split_named(endpoint.path) {
+            Some((stem, _, _)) => push_new(&mut stems, stem),
+            None => push_new(&mut fixed, endpoint.path),
         }
     }
-    for (prefix, rests) in groups {
-        if prefix.is_empty() {
-            for path in rests {
-                cfg.service(served("", path));
-            }
-        } else {
-            let scope = rests.iter().fold(web::scope(prefix), |scope, rest| {
-                scope.service(served(prefix, rest))
-            });
-            cfg.service(scope);
+    for stem in &stems {
+        let mut scope = web::scope(stem);
+        if fixed.contains(stem) {
+            scope = scope.service(served(stem, ""));
         }
+        let mut names: Vec<&str> = Vec::new();
+        for endpoint in &ENDPOINTS {
+            match split_named(endpoint.path) {
+                Some((of, name, _)) if of == *stem => push_new(&mut names, name),
+                _ => {}
+            }
+        }
+        for name in names {
+            let prefix = format!("{stem}{name}");
+            let mut rests: Vec<&str> = Vec::new();
+            for endpoint in &ENDPOINTS {
+                if let Some(rest) = endpoint.path.strip_prefix(prefix.as_str()) {
+                    push_new(&mut rests, rest);
+                }
+            }
+            let named = rests.iter().fold(web::scope(name), |named, rest| {
+                named.service(served(&prefix, rest))
+            });
+            scope = scope.service(named);
+        }
+        cfg.service(scope);
+    }
+    for path in fixed.into_iter().filter(|path| !stems.contains(path)) {
+        cfg.service(served("", path));
     }
     cfg.service(meta::swagger_ui())
         .default_service(web::to(not_found));
 }
 
-/// `path` cut after its first `{name}` segment; `("", path)` if it has
-/// none.
-fn split_at_first_name(path: &str) -> (&str, &str) {
-    match path
-        .find('{')
-        .and_then(|open| path[open..].find('}').map(|close| open + close + 1))
-    {
-        Some(end) => path.split_at(end),
-        None => ("", path),
+fn push_new<'a>(list: &mut Vec<&'a str>, item: &'a str) {
+    if !list.contains(&item) {
+        list.push(item);
     }
+}
+
+/// `/events/{eventId}/seats` as its static stem, its first `{name}`
+/// segment and the rest: `("/events", "/{eventId}", "/seats")`; `None` if
+/// it names nothing.
+fn split_named(path: &str) -> Option<(&str, &str, &str)> {
+    let open = path.find("/{")?;
+    let close = open + path[open..].find('}')? + 1;
+    Some((&path[..open], &path[open..close], &path[close..]))
 }
 
 /// The resource for `rest` under `prefix` (the path `prefix` + `rest`),
