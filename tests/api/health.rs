@@ -61,14 +61,26 @@ on_both_stores! {
             ("GET", "/events/1/seats/reserve", "POST"),
             ("GET", "/holds/x/extend", "POST"),
             ("POST", "/bookings/x", "GET, HEAD"),
+            // The `/events` scope's own resource.
+            ("GET", "/events", "POST"),
         ] {
             let wrong = app.send(method, path, As::Nobody, None).await;
             wrong.assert_error(405, "METHOD_NOT_ALLOWED");
             assert_eq!(wrong.headers["allow"], allow, "{method} {path}");
         }
-        // Paths under a template's prefix are told apart as any others
-        // (routes::configure serves them from one scope per prefix).
-        for path in ["/events/1/", "/events/1/nope", "/holds/x/", "/bookings/x/cancel/more"] {
+        // Paths under a served stem or template are told apart as any
+        // others (routes::configure serves them from a tree of scopes).
+        for path in [
+            "/events/1/",
+            "/events/1/nope",
+            "/holds/x/",
+            "/bookings/x/cancel/more",
+            "/events/",
+            "/eventsx",
+            "/bookings",
+            "/holds",
+            "/docsx",
+        ] {
             app.send("GET", path, As::Nobody, None)
                 .await
                 .assert_error(404, "NOT_FOUND");

@@ -293,49 +293,58 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // docs/PERFORMANCE.md, "fifth session"), and a path the api does not
     // serve runs none (it ran four, a tenth of a 404's instructions:
     // "eighth session").
-    let mut stems: Vec<&str> = Vec::new();
-    let mut fixed: Vec<&str> = Vec::new();
+    let mut stems: Branches<Branches<Vec<Leaf>>> = Vec::new();
+    let mut fixed: Vec<Leaf> = Vec::new();
     for endpoint in &ENDPOINTS {
-        match split_named(endpoint.path) {
-            Some((stem, _, _)) => push_new(&mut stems, stem),
-            None => push_new(&mut fixed, endpoint.path),
+        let path = endpoint.path;
+        match split_named(path) {
+            Some((stem, name, rest)) => {
+                push_new(branch(branch(&mut stems, stem), name), (rest, path))
+            }
+            None => push_new(&mut fixed, (path, path)),
         }
     }
-    for stem in &stems {
+    for (stem, names) in stems {
         let mut scope = web::scope(stem);
-        if fixed.contains(stem) {
-            scope = scope.service(served(stem, ""));
+        // `POST /events`: the stem's own path, a resource of its scope.
+        if let Some(at) = fixed.iter().position(|&(path, _)| path == stem) {
+            scope = scope.service(served(("", fixed.remove(at).1)));
         }
-        let mut names: Vec<&str> = Vec::new();
-        for endpoint in &ENDPOINTS {
-            match split_named(endpoint.path) {
-                Some((of, name, _)) if of == *stem => push_new(&mut names, name),
-                _ => {}
-            }
-        }
-        for name in names {
-            let prefix = format!("{stem}{name}");
-            let mut rests: Vec<&str> = Vec::new();
-            for endpoint in &ENDPOINTS {
-                if let Some(rest) = endpoint.path.strip_prefix(prefix.as_str()) {
-                    push_new(&mut rests, rest);
-                }
-            }
-            let named = rests.iter().fold(web::scope(name), |named, rest| {
-                named.service(served(&prefix, rest))
-            });
+        for (name, leaves) in names {
+            let named = leaves
+                .into_iter()
+                .fold(web::scope(name), |named, leaf| named.service(served(leaf)));
             scope = scope.service(named);
         }
         cfg.service(scope);
     }
-    for path in fixed.into_iter().filter(|path| !stems.contains(path)) {
-        cfg.service(served("", path));
+    for leaf in fixed {
+        cfg.service(served(leaf));
     }
     cfg.service(meta::swagger_ui())
         .default_service(web::to(not_found));
 }
 
-fn push_new<'a>(list: &mut Vec<&'a str>, item: &'a str) {
+/// A resource of the tree: its path within its scope, and the endpoints'
+/// whole path.
+type Leaf = (&'static str, &'static str);
+
+/// Entries by a key, in the order first seen.
+type Branches<T> = Vec<(&'static str, T)>;
+
+/// The entry of `key` in `list`, added if new.
+fn branch<'a, T: Default>(list: &'a mut Branches<T>, key: &'static str) -> &'a mut T {
+    let at = match list.iter().position(|(k, _)| *k == key) {
+        Some(at) => at,
+        None => {
+            list.push((key, T::default()));
+            list.len() - 1
+        }
+    };
+    &mut list[at].1
+}
+
+fn push_new<T: PartialEq>(list: &mut Vec<T>, item: T) {
     if !list.contains(&item) {
         list.push(item);
     }
@@ -350,17 +359,17 @@ fn split_named(path: &str) -> Option<(&str, &str, &str)> {
     Some((&path[..open], &path[open..close], &path[close..]))
 }
 
-/// The resource for `rest` under `prefix` (the path `prefix` + `rest`),
-/// with every method the list has on that path.
-fn served(prefix: &str, rest: &str) -> actix_web::Resource {
-    let on_path = |e: &&Endpoint| e.path.strip_prefix(prefix) == Some(rest);
+/// The resource at `at` within its scope for the endpoints of the whole
+/// path `path`, with every method the list has on it.
+fn served((at, path): Leaf) -> actix_web::Resource {
+    let on_path = |e: &&Endpoint| e.path == path;
     let allowed: Vec<&str> = ENDPOINTS
         .iter()
         .filter(on_path)
         .flat_map(|e| [Some(e.method.as_str()), e.head.then_some("HEAD")])
         .flatten()
         .collect();
-    let mut resource = resource(rest, &allowed);
+    let mut resource = resource(at, &allowed);
     for same in ENDPOINTS.iter().filter(on_path) {
         resource = resource.route((same.route)(web::route().method(same.method.clone())));
         if same.head {

@@ -89,40 +89,19 @@ fn write(writer: &BatchWriter, status: u16, micros: u64, fields: &request::Reque
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use actix_web::http::header::HeaderValue;
     use actix_web::http::Method;
     use tracing_subscriber::layer::SubscriberExt;
 
     use super::*;
-    use crate::telemetry::batch_writer;
-    use crate::telemetry::json::JsonFields;
     use crate::telemetry::request::RequestFields;
-
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Sink {
-        fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(data);
-            Ok(data.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::telemetry::{batch_writer, Sink};
 
     /// `init`'s JSON subscriber at `level`, writing to `writer`.
     fn json_at(level: Level, writer: BatchWriter) -> impl tracing::Subscriber {
         tracing_subscriber::registry()
             .with(tracing_subscriber::filter::Targets::new().with_default(level))
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .with_writer(writer)
-                    .fmt_fields(JsonFields)
-                    .event_format(JsonLines),
-            )
+            .with(crate::telemetry::json_layer(writer))
     }
 
     fn directly(status: u16, micros: u64) -> Option<()> {
@@ -142,8 +121,7 @@ mod tests {
         let (writer, guard) = batch_writer(sink.clone());
         tracing::subscriber::with_default(json_at(level, writer), log);
         drop(guard);
-        let text = sink.0.lock().unwrap().clone();
-        String::from_utf8(text).unwrap()
+        sink.text()
     }
 
     /// Under `init`'s JSON subscriber the line skips the event, and reads

@@ -14,7 +14,6 @@
 //! threads within one batch are written buffer by buffer, so they are
 //! ordered by their `timestamp`, not by their place in the output.
 
-use std::cell::Cell;
 use std::io::{self, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -54,16 +53,9 @@ impl Shared {
     fn shard(&self) -> &Mutex<Vec<u8>> {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         thread_local! {
-            static SHARD: Cell<Option<usize>> = const { Cell::new(None) };
+            static SHARD: usize = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
         }
-        let index = SHARD.with(|shard| {
-            *shard.get().get_or_insert_with(|| {
-                let index = NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS;
-                shard.set(Some(index));
-                index
-            })
-        });
-        &self.shards[index].0
+        &self.shards[SHARD.with(|shard| *shard)].0
     }
 
     /// Whether a buffer is past [`SOON`]: its wake-up may have come while
@@ -97,14 +89,19 @@ pub fn batch_writer(mut out: impl Write + Send + 'static) -> (BatchWriter, Flush
         .spawn(move || {
             let mut batch = Vec::with_capacity(SOON);
             loop {
-                let closed = worker.closed.load(Ordering::Acquire);
-                if !closed && !worker.any_full() {
+                let closed = {
+                    // `closed` is read under `wake`, which the guard holds
+                    // to notify: its wake-up cannot fall between the two.
                     let wake = worker.wake.lock().unwrap_or_else(|e| e.into_inner());
-                    // One batch per interval, unless a buffer fills
-                    // first: the lines of a busy server go out in few
-                    // writes.
-                    let _ = worker.ready.wait_timeout(wake, INTERVAL);
-                }
+                    let closed = worker.closed.load(Ordering::Acquire);
+                    if !closed && !worker.any_full() {
+                        // One batch per interval, unless a buffer fills
+                        // first: the lines of a busy server go out in few
+                        // writes.
+                        let _ = worker.ready.wait_timeout(wake, INTERVAL);
+                    }
+                    closed
+                };
                 let dropped = worker.dropped.swap(0, Ordering::Relaxed);
                 if dropped > 0 {
                     let _ = writeln!(
@@ -145,10 +142,11 @@ pub fn batch_writer(mut out: impl Write + Send + 'static) -> (BatchWriter, Flush
 
 impl Drop for FlushGuard {
     fn drop(&mut self) {
-        self.shared.closed.store(true, Ordering::Release);
-        let _wake = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
-        self.shared.ready.notify_one();
-        drop(_wake);
+        {
+            let _wake = self.shared.wake.lock().unwrap_or_else(|e| e.into_inner());
+            self.shared.closed.store(true, Ordering::Release);
+            self.shared.ready.notify_one();
+        }
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -193,19 +191,7 @@ impl<'a> MakeWriter<'a> for BatchWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Sink(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Sink {
-        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(data);
-            Ok(data.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::telemetry::Sink;
 
     #[test]
     fn every_line_reaches_the_output_in_order_by_the_time_the_guard_drops() {
@@ -215,7 +201,7 @@ mod tests {
             writeln!(writer.make_writer(), "line {n}").unwrap();
         }
         drop(guard);
-        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let text = sink.text();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 10_000);
         assert_eq!(lines[0], "line 0");
@@ -241,7 +227,7 @@ mod tests {
             thread.join().unwrap();
         }
         drop(guard);
-        let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+        let text = sink.text();
         let mut next = vec![0; SHARDS * 2];
         for line in text.lines() {
             let (thread, n) = line.split_once(' ').expect("a whole line");

@@ -28,22 +28,32 @@ pub fn init(settings: &LogSettings) -> FlushGuard {
         .unwrap_or_else(|| (Some(Targets::new().with_default(Level::INFO)), None));
     let (writer, guard) = batch_writer(std::io::stdout());
     let stack = tracing_subscriber::registry().with(targets).with(env);
-    let layer = || fmt::layer().with_target(false).with_writer(writer);
     request::use_spans(settings.format == LogFormat::Pretty);
     let _ = match settings.format {
         // The current span (the request's id, method and path, or a use
         // case's fields) is on every line; the list of enclosing spans
         // would repeat it at a cost per line.
-        LogFormat::Json => stack
-            .with(
-                layer()
-                    .fmt_fields(json::JsonFields)
-                    .event_format(json::JsonLines),
-            )
+        LogFormat::Json => stack.with(json_layer(writer)).try_init(),
+        LogFormat::Pretty => stack
+            .with(fmt::layer().with_target(false).with_writer(writer))
             .try_init(),
-        LogFormat::Pretty => stack.with(layer()).try_init(),
     };
     guard
+}
+
+/// The JSON lines `init` writes (`access` writes its line as this layer
+/// would; its tests compare them under this very layer).
+fn json_layer<S>(
+    writer: BatchWriter,
+) -> fmt::Layer<S, json::JsonFields, json::JsonLines, BatchWriter>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    fmt::layer()
+        .with_target(false)
+        .with_writer(writer)
+        .fmt_fields(json::JsonFields)
+        .event_format(json::JsonLines)
 }
 
 /// Whether `level` is a filter [`init`] can keep as written: settings
@@ -62,5 +72,28 @@ fn filter(level: &str) -> Option<(Option<Targets>, Option<EnvFilter>)> {
     match level.parse::<Targets>() {
         Ok(targets) => Some((Some(targets), None)),
         Err(_) => EnvFilter::try_new(level).ok().map(|env| (None, Some(env))),
+    }
+}
+
+/// A writer whose bytes a test reads back.
+#[cfg(test)]
+#[derive(Clone, Default)]
+struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+#[cfg(test)]
+impl Sink {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+#[cfg(test)]
+impl std::io::Write for Sink {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(data);
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
