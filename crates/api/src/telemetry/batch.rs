@@ -153,7 +153,9 @@ impl Drop for FlushGuard {
     }
 }
 
-/// One line's writer.
+/// One line's writer. A line must come in one `write` (tracing's
+/// formatter and `access` write a whole line at once): two threads that
+/// share a buffer could otherwise interleave its parts.
 #[derive(Debug)]
 pub struct Line<'a>(&'a Shared);
 
@@ -218,7 +220,9 @@ mod tests {
                 let writer = writer.clone();
                 std::thread::spawn(move || {
                     for n in 0..2_000 {
-                        writeln!(writer.make_writer(), "{thread} {n}").unwrap();
+                        // In one write, as the subscriber writes a line.
+                        let line = format!("{thread} {n}\n");
+                        writer.make_writer().write_all(line.as_bytes()).unwrap();
                     }
                 })
             })
