@@ -8,14 +8,12 @@ use std::time::Instant;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
-use metrics::{Counter, Histogram};
+use metrics::Counter;
 
-use super::{kept, Kept};
+use super::{kept, requests, Kept};
 use crate::error;
 use crate::routes::Matched;
 
-pub const REQUESTS: &str = "http_requests_total";
-pub const DURATION: &str = "http_request_duration_seconds";
 pub const OPERATIONS: &str = "booking_operations_total";
 
 /// The route label of a request that matched no route: one value for all
@@ -42,11 +40,7 @@ pub async fn around<B: MessageBody>(
         Ok(res) => res.status(),
         Err(error) => error.as_response_error().status_code(),
     };
-    let seconds = started.elapsed().as_secs_f64();
-    series(method, route, status_class(status), |(count, duration)| {
-        count.increment(1);
-        duration.record(seconds);
-    });
+    requests::record([method, route, status_class(status)], started.elapsed());
     if let (Some(operation), Ok(res)) = (endpoint.and_then(|e| e.operation), &result) {
         let response = res.response();
         let outcome = if response.extensions().get::<Replayed>().is_some() {
@@ -61,27 +55,6 @@ pub async fn around<B: MessageBody>(
         outcomes(operation, outcome, |count| count.increment(1));
     }
     result
-}
-
-/// The request count and latency series of one (method, route, status
-/// class).
-fn series(
-    method: &'static str,
-    route: &'static str,
-    status: &'static str,
-    record: impl FnOnce(&(Counter, Histogram)),
-) {
-    thread_local! {
-        static SERIES: Kept<(Counter, Histogram), 3> = RefCell::default();
-    }
-    let register = || {
-        let labels = [("method", method), ("route", route), ("status", status)];
-        (
-            metrics::counter!(REQUESTS, &labels),
-            metrics::histogram!(DURATION, &labels),
-        )
-    };
-    kept(&SERIES, [method, route, status], register, record);
 }
 
 /// The outcome count of one operation and result.

@@ -5,6 +5,9 @@
 //! Prometheus; `metrics-exporter-prometheus` is the recorder, rendering
 //! text on each scrape and nothing else (no listener of its own). What is
 //! a gauge of the moment (pool usage, the process) is read at scrape time.
+//! The two series every request adds to are the exception: each thread
+//! counts them in cells of its own (`requests`), rendered beside the
+//! recorder's.
 //!
 //! Every label value is one of a fixed set (route templates, never raw
 //! paths; status classes; error codes), so what clients send cannot grow
@@ -12,6 +15,7 @@
 
 pub mod http;
 mod process;
+mod requests;
 pub mod stores;
 
 use std::cell::RefCell;
@@ -97,15 +101,6 @@ pub(crate) fn kept<H, R, const N: usize>(
 
 fn describe() {
     use metrics::{describe_counter, describe_histogram, Unit};
-    describe_counter!(
-        http::REQUESTS,
-        "HTTP requests answered, by method, route template and status class."
-    );
-    describe_histogram!(
-        http::DURATION,
-        Unit::Seconds,
-        "Time to answer an HTTP request, by method, route template and status class."
-    );
     describe_counter!(
         http::OPERATIONS,
         "Holds, confirms, releases and cancels by result: ok, replayed, or the error code."
@@ -220,6 +215,7 @@ impl Scrape {
 
     pub fn render(&self) -> String {
         let mut out = self.handle.render();
+        requests::render(&mut out);
         self.render_pools(&mut out);
         process::render(&mut out);
         out
