@@ -203,6 +203,24 @@ impl<'a> EventKeys<'a> {
         AllKeys(self)
     }
 
+    /// `prefix:{e:42}:`, what every key name of the event starts with, as
+    /// `Key`'s `Display` writes it (a test compares the two), with room
+    /// for the longest part's name after it.
+    fn stem(self) -> Vec<u8> {
+        const OPEN: &[u8] = b":{e:";
+        const CLOSE: &[u8] = b"}:";
+        const LONGEST_PART: usize = "unbooked".len();
+        let mut id = itoa::Buffer::new();
+        let id = id.format(self.event.get()).as_bytes();
+        let mut stem = Vec::with_capacity(
+            self.prefix.len() + OPEN.len() + id.len() + CLOSE.len() + LONGEST_PART,
+        );
+        for piece in [self.prefix.as_bytes(), OPEN, id, CLOSE] {
+            stem.extend_from_slice(piece);
+        }
+        stem
+    }
+
     /// The pattern that matches every key of the event (for tests and
     /// tools; the store itself never scans).
     pub fn pattern(self) -> String {
@@ -225,8 +243,15 @@ impl AllKeys<'_> {
 
 impl ToRedisArgs for AllKeys<'_> {
     fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
+        // The stem once, then each name after it: through `write!`, the
+        // twelve names of every script call were about 1,900 instructions
+        // of a GET's 34,000 (docs/PERFORMANCE.md, "ninth session").
+        let mut name = self.0.stem();
+        let stem = name.len();
         for part in Part::ALL {
-            self.0.key(part).write_redis_args(out);
+            name.truncate(stem);
+            name.extend_from_slice(part.name().as_bytes());
+            out.write_arg(&name);
         }
     }
 
@@ -257,8 +282,9 @@ impl fmt::Display for Key<'_> {
 
 impl ToRedisArgs for Key<'_> {
     fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
-        // Writing into the command's own buffer cannot fail.
-        let _ = write!(out.writer_for_next_arg(), "{self}");
+        let mut name = self.event.stem();
+        name.extend_from_slice(self.part.name().as_bytes());
+        out.write_arg(&name);
     }
 }
 
@@ -318,6 +344,27 @@ mod tests {
             keys.key(Part::Exp).to_redis_args(),
             vec![b"booking:{e:7}:exp".to_vec()]
         );
+    }
+
+    #[test]
+    fn keys_written_into_a_call_are_their_names() {
+        let prefix = KeyPrefix::parse("booking-test:x_1").unwrap();
+        for id in [1, 42, i64::MAX] {
+            let keys = EventKeys::new(&prefix, EventId::new(id).unwrap());
+            let written: Vec<String> = keys
+                .all()
+                .to_redis_args()
+                .into_iter()
+                .map(|arg| String::from_utf8(arg).unwrap())
+                .collect();
+            assert_eq!(written, keys.all().names());
+            for part in Part::ALL {
+                assert_eq!(
+                    keys.key(part).to_redis_args(),
+                    vec![keys.key(part).to_string().into_bytes()]
+                );
+            }
+        }
     }
 
     #[test]
