@@ -2,6 +2,8 @@
 //! optional detail fields, and its status is decided here, in one place.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt;
 
 use std::time::Duration;
@@ -9,7 +11,7 @@ use std::time::Duration;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderValue, RETRY_AFTER};
 use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, HttpResponseBuilder, ResponseError};
+use actix_web::{web, HttpResponse, HttpResponseBuilder, ResponseError};
 use booking_domain::{
     CancelError, ConfirmError, CreateEventError, EventDetailsError, ExtendError, HoldViewError,
     ParseError, ReleaseError, ReserveError, SeatCode, SeatMapError, StoreError, UserBookingsError,
@@ -317,6 +319,11 @@ impl ResponseError for ApiError {
         if let Some(wait) = retry_after {
             builder.insert_header((RETRY_AFTER, HeaderValue::from(retry_after_seconds(wait))));
         }
+        if let (Cow::Borrowed(message), None) = (&self.message, &self.seats) {
+            if let Some(body) = fixed_body(self.code, message) {
+                return crate::routes::json_serialized(builder, body);
+            }
+        }
         crate::routes::json(
             builder,
             Body {
@@ -326,6 +333,33 @@ impl ResponseError for ApiError {
             },
         )
     }
+}
+
+/// The body of an error whose every field is fixed text (a 404's, say),
+/// serialized once per thread and shared after: serializing it again on
+/// every answer was half of a 404's `error_response` (docs/PERFORMANCE.md,
+/// "ninth session"). Keyed by the texts' addresses, like `metrics::kept`:
+/// only `'static` strings come here, so the map stays as small as the
+/// list of such errors in the code.
+fn fixed_body(code: &'static str, message: &'static str) -> Option<web::Bytes> {
+    type Bodies = HashMap<[(usize, usize); 2], web::Bytes, foldhash::fast::FixedState>;
+    thread_local! {
+        static BODIES: RefCell<Bodies> = RefCell::default();
+    }
+    let key = [code, message].map(|text| (text.as_ptr() as usize, text.len()));
+    BODIES.with_borrow_mut(|bodies| {
+        if let Some(body) = bodies.get(&key) {
+            return Some(body.clone());
+        }
+        let body = Body {
+            error: message,
+            code,
+            seats: None,
+        };
+        let body = web::Bytes::from(serde_json::to_vec(&body).ok()?);
+        bodies.insert(key, body.clone());
+        Some(body)
+    })
 }
 
 impl From<StoreError> for ApiError {
@@ -519,5 +553,54 @@ impl From<UserBookingsError> for ApiError {
         match error {
             UserBookingsError::Store(e) => e.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::body::MessageBody;
+    use actix_web::http::header::CONTENT_TYPE;
+
+    use super::*;
+
+    fn answer(error: ApiError) -> (StatusCode, String, serde_json::Value) {
+        let res = error.error_response();
+        let status = res.status();
+        let content_type = res
+            .headers()
+            .get(CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let body = res.into_body().try_into_bytes().unwrap();
+        (status, content_type, serde_json::from_slice(&body).unwrap())
+    }
+
+    #[test]
+    fn fixed_errors_answer_their_own_body_every_time() {
+        let events = || ApiError::not_found("EVENT_NOT_FOUND", "event not found");
+        let paths = || ApiError::not_found("NOT_FOUND", "no such endpoint");
+        for _ in 0..2 {
+            for (error, code, message) in [
+                (paths(), "NOT_FOUND", "no such endpoint"),
+                (events(), "EVENT_NOT_FOUND", "event not found"),
+            ] {
+                let (status, content_type, body) = answer(error);
+                assert_eq!(status, StatusCode::NOT_FOUND);
+                assert_eq!(content_type, "application/json");
+                assert_eq!(body, serde_json::json!({"error": message, "code": code}));
+            }
+        }
+        // Made at run time: serialized each time, never kept.
+        let (_, _, body) = answer(ApiError::bad_request(
+            "VALIDATION_ERROR",
+            format!("{} is out of range", "quantity"),
+        ));
+        assert_eq!(body["error"], "quantity is out of range");
+        // With seats: a body of its own, never the fixed one.
+        let seat = SeatCode::parse("A1").unwrap();
+        let seats = ApiError::not_found("NOT_FOUND", "no such endpoint").with_seats(&[seat]);
+        assert_eq!(answer(seats).2["seats"], serde_json::json!(["A1"]));
     }
 }

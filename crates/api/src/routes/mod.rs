@@ -461,11 +461,20 @@ pub(crate) fn created(location: String, body: impl serde::Serialize) -> HttpResp
 /// callgrind; docs/PERFORMANCE.md, "seventh session").
 #[allow(clippy::disallowed_methods)]
 pub(crate) fn json(mut builder: HttpResponseBuilder, value: impl serde::Serialize) -> HttpResponse {
-    const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
     builder
         .insert_header((header::CONTENT_TYPE, APPLICATION_JSON))
         .json(value)
 }
+
+/// A body already serialized as JSON (by [`json`]'s serializer, once) as
+/// the body of `builder`'s response.
+pub(crate) fn json_serialized(mut builder: HttpResponseBuilder, body: web::Bytes) -> HttpResponse {
+    builder
+        .insert_header((header::CONTENT_TYPE, APPLICATION_JSON))
+        .body(body)
+}
+
+const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
 
 #[cfg(test)]
 mod tests {
