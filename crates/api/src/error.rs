@@ -149,6 +149,9 @@ pub struct ApiError {
 }
 
 /// The shape of every error body.
+// (Not a doc comment: the OpenAPI document shows those.) A field taken
+// from `ApiError` here must also keep `error_response` from using
+// `fixed_body`, which keys bodies by the code and message alone.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(
     as = Error,
@@ -592,7 +595,7 @@ mod tests {
                 assert_eq!(body, serde_json::json!({"error": message, "code": code}));
             }
         }
-        // Made at run time: serialized each time, never kept.
+        // A message made at run time: its own text, not a kept body's.
         let (_, _, body) = answer(ApiError::bad_request(
             "VALIDATION_ERROR",
             format!("{} is out of range", "quantity"),

@@ -244,8 +244,9 @@ impl AllKeys<'_> {
 impl ToRedisArgs for AllKeys<'_> {
     fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
         // The stem once, then each name after it: through `write!`, the
-        // twelve names of every script call were about 1,900 instructions
-        // of a GET's 34,000 (docs/PERFORMANCE.md, "ninth session").
+        // twelve names cost about 15,000 instructions per script call
+        // (about 1,900 per GET, where concurrent reads share a call;
+        // docs/PERFORMANCE.md, "ninth session").
         let mut name = self.0.stem();
         let stem = name.len();
         for part in Part::ALL {
@@ -260,8 +261,8 @@ impl ToRedisArgs for AllKeys<'_> {
     }
 }
 
-/// One key name. It writes itself straight into a command's buffer, so
-/// naming keys costs no `String` per call; `to_string()` gives the name.
+/// One key name, written into a call as one argument; `to_string()`
+/// gives the same name.
 #[derive(Debug, Clone, Copy)]
 pub struct Key<'a> {
     event: EventKeys<'a>,

@@ -178,8 +178,8 @@ macro_rules! pool_usage {
 
 type PoolReader = Box<dyn Fn() -> PoolUsage + Send + Sync>;
 
-/// What `/metrics` renders: the recorder's series, then this app's pools
-/// and the process.
+/// What `/metrics` renders: the recorder's series, the request series
+/// (`requests`), then this app's pools and the process.
 pub struct Scrape {
     handle: PrometheusHandle,
     pools: Vec<(&'static str, PoolReader)>,

@@ -455,7 +455,8 @@ pub(crate) fn created(location: String, body: impl serde::Serialize) -> HttpResp
 }
 
 /// `value` as the JSON body of `builder`'s response. Every JSON answer is
-/// made here (clippy refuses actix's `json` elsewhere): actix's own writes
+/// made here or, serialized once and kept, by [`json_serialized`] (clippy
+/// refuses actix's `json` elsewhere): actix's own writes
 /// its `Content-Type` from a `Mime`, parsed and copied into a new header
 /// value on every response (about 250 instructions a response,
 /// callgrind; docs/PERFORMANCE.md, "seventh session").
