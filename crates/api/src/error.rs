@@ -3,7 +3,6 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt;
 
 use std::time::Duration;
@@ -18,6 +17,8 @@ use booking_domain::{
     ViewBookingError,
 };
 use serde::Serialize;
+
+use crate::per_thread::{kept, Kept};
 
 /// Every error code the api answers with, and what it means: the OpenAPI
 /// document enumerates these, and a code missing here fails the tests (a
@@ -341,28 +342,21 @@ impl ResponseError for ApiError {
 /// The body of an error whose every field is fixed text (a 404's, say),
 /// serialized once per thread and shared after: serializing it again on
 /// every answer was half of a 404's `error_response` (docs/PERFORMANCE.md,
-/// "ninth session"). Keyed by the texts' addresses, like `metrics::kept`:
-/// only `'static` strings come here, so the map stays as small as the
-/// list of such errors in the code.
+/// "ninth session"). Only `'static` texts come here, so the bodies are as
+/// few as such errors in the code.
 fn fixed_body(code: &'static str, message: &'static str) -> Option<web::Bytes> {
-    type Bodies = HashMap<[(usize, usize); 2], web::Bytes, foldhash::fast::FixedState>;
     thread_local! {
-        static BODIES: RefCell<Bodies> = RefCell::default();
+        static BODIES: Kept<Option<web::Bytes>, 2> = RefCell::default();
     }
-    let key = [code, message].map(|text| (text.as_ptr() as usize, text.len()));
-    BODIES.with_borrow_mut(|bodies| {
-        if let Some(body) = bodies.get(&key) {
-            return Some(body.clone());
-        }
+    let serialize = || {
         let body = Body {
             error: message,
             code,
             seats: None,
         };
-        let body = web::Bytes::from(serde_json::to_vec(&body).ok()?);
-        bodies.insert(key, body.clone());
-        Some(body)
-    })
+        serde_json::to_vec(&body).ok().map(web::Bytes::from)
+    };
+    kept(&BODIES, [code, message], serialize, Clone::clone)
 }
 
 impl From<StoreError> for ApiError {

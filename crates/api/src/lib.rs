@@ -21,6 +21,7 @@ pub mod live;
 pub mod metrics;
 pub mod openapi;
 mod outage;
+mod per_thread;
 pub mod rate_limit;
 mod request_id;
 pub mod routes;

@@ -203,20 +203,16 @@ impl<'a> EventKeys<'a> {
         AllKeys(self)
     }
 
-    /// `prefix:{e:42}:`, what every key name of the event starts with, as
-    /// `Key`'s `Display` writes it (a test compares the two), with room
-    /// for the longest part's name after it.
-    fn stem(self) -> Vec<u8> {
-        const OPEN: &[u8] = b":{e:";
-        const CLOSE: &[u8] = b"}:";
+    /// `prefix:{e:42}:`, what every key name of the event starts with,
+    /// with room for the longest part's name after it. The one place the
+    /// names' shape is written.
+    fn stem(self) -> String {
         const LONGEST_PART: usize = "unbooked".len();
         let mut id = itoa::Buffer::new();
-        let id = id.format(self.event.get()).as_bytes();
-        let mut stem = Vec::with_capacity(
-            self.prefix.len() + OPEN.len() + id.len() + CLOSE.len() + LONGEST_PART,
-        );
-        for piece in [self.prefix.as_bytes(), OPEN, id, CLOSE] {
-            stem.extend_from_slice(piece);
+        let id = id.format(self.event.get());
+        let mut stem = String::with_capacity(self.prefix.len() + id.len() + 6 + LONGEST_PART);
+        for piece in [self.prefix, ":{e:", id, "}:"] {
+            stem.push_str(piece);
         }
         stem
     }
@@ -224,7 +220,12 @@ impl<'a> EventKeys<'a> {
     /// The pattern that matches every key of the event (for tests and
     /// tools; the store itself never scans).
     pub fn pattern(self) -> String {
-        format!("{}:{{e:{}}}:*", glob_escape(self.prefix), self.event)
+        let prefix = glob_escape(self.prefix);
+        let escaped = EventKeys {
+            prefix: &prefix,
+            event: self.event,
+        };
+        escaped.stem() + "*"
     }
 }
 
@@ -251,8 +252,8 @@ impl ToRedisArgs for AllKeys<'_> {
         let stem = name.len();
         for part in Part::ALL {
             name.truncate(stem);
-            name.extend_from_slice(part.name().as_bytes());
-            out.write_arg(&name);
+            name.push_str(part.name());
+            out.write_arg(name.as_bytes());
         }
     }
 
@@ -269,23 +270,21 @@ pub struct Key<'a> {
     part: Part,
 }
 
+impl Key<'_> {
+    fn name(self) -> String {
+        self.event.stem() + self.part.name()
+    }
+}
+
 impl fmt::Display for Key<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}:{{e:{}}}:{}",
-            self.event.prefix,
-            self.event.event,
-            self.part.name()
-        )
+        f.write_str(&self.name())
     }
 }
 
 impl ToRedisArgs for Key<'_> {
     fn write_redis_args<W: ?Sized + RedisWrite>(&self, out: &mut W) {
-        let mut name = self.event.stem();
-        name.extend_from_slice(self.part.name().as_bytes());
-        out.write_arg(&name);
+        out.write_arg(self.name().as_bytes());
     }
 }
 

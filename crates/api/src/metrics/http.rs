@@ -10,8 +10,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use metrics::Counter;
 
-use super::{kept, requests, Kept};
+use super::{kept, requests};
 use crate::error;
+use crate::per_thread::Kept;
 use crate::routes::Matched;
 
 pub const OPERATIONS: &str = "booking_operations_total";

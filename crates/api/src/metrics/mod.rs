@@ -18,13 +18,12 @@ mod process;
 mod requests;
 pub mod stores;
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 use std::thread::LocalKey;
 use std::time::Duration;
 
+use crate::per_thread::{self, Kept};
 use crate::routes::Class;
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -67,36 +66,25 @@ pub fn recorder() -> PrometheusHandle {
         .clone()
 }
 
-/// Handles of series recorded on every request, kept per worker thread,
-/// by their label values. Each value is one of a fixed set of static
-/// strings, named by address and length: no string is hashed (two copies
-/// of one string would only register the same series twice). The key is
-/// hashed with foldhash: std's SipHash of it was most of a lookup's cost.
-pub(crate) type Kept<H, const N: usize> =
-    RefCell<HashMap<[(usize, usize); N], H, foldhash::fast::FixedState>>;
-
-/// `record` run on the handle of the series with these label values,
-/// registered on the thread's first use: registering through the macros
+/// Handles of series recorded per request, kept per worker thread by
+/// their label values (`per_thread`): registering through the macros
 /// builds and hashes the key (name and labels) on every call, about 2.5 %
 /// of the api's CPU on a request that does little else. The handle is
 /// lent, not cloned: a clone and its drop are two atomic writes to a
 /// count every worker shares.
 pub(crate) fn kept<H, R, const N: usize>(
     cache: &'static LocalKey<Kept<H, N>>,
-    values: [&'static str; N],
+    labels: [&'static str; N],
     register: impl FnOnce() -> H,
     record: impl FnOnce(&H) -> R,
 ) -> R {
-    let labels = values.map(|value| (value.as_ptr() as usize, value.len()));
-    cache.with_borrow_mut(|cache| {
-        let handle = cache.entry(labels).or_insert_with(|| {
-            // A handle taken before the recorder is installed would
-            // count nothing, forever: install it first if need be.
-            recorder();
-            register()
-        });
-        record(handle)
-    })
+    let register = || {
+        // A handle taken before the recorder is installed would count
+        // nothing, forever: install it first if need be.
+        recorder();
+        register()
+    };
+    per_thread::kept(cache, labels, register, record)
 }
 
 fn describe() {
@@ -270,44 +258,5 @@ impl Scrape {
 impl Default for Scrape {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::cell::{Cell, RefCell};
-
-    use super::{kept, Kept};
-
-    thread_local! {
-        static HANDLES: Kept<u32, 2> = RefCell::default();
-        static REGISTERED: Cell<u32> = const { Cell::new(0) };
-    }
-
-    /// The handle for `labels`, counting how often one was registered.
-    fn handle(labels: [&'static str; 2]) -> u32 {
-        kept(
-            &HANDLES,
-            labels,
-            || {
-                REGISTERED.set(REGISTERED.get() + 1);
-                REGISTERED.get()
-            },
-            |handle| *handle,
-        )
-    }
-
-    #[test]
-    fn a_series_is_registered_once_per_thread_and_labels() {
-        let first = handle(["GET", "2xx"]);
-        assert_eq!(handle(["GET", "2xx"]), first);
-        assert_eq!(REGISTERED.get(), 1);
-        let other = handle(["GET", "4xx"]);
-        assert_ne!(other, first);
-        // A label that is a prefix of another at the same address is
-        // another value: the length is part of the key.
-        let both: &'static str = "2xx";
-        assert_ne!(handle(["GET", &both[..1]]), first);
-        assert_eq!(REGISTERED.get(), 3);
     }
 }

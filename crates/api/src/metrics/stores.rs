@@ -21,7 +21,8 @@ use booking_domain::{
 };
 use metrics::Histogram;
 
-use super::{kept, Kept};
+use super::kept;
+use crate::per_thread::Kept;
 
 pub const CALL_DURATION: &str = "booking_store_call_duration_seconds";
 
