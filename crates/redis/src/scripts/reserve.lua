@@ -40,6 +40,19 @@ local owned, records, expiries = {}, {}, {}
 -- Hold id -> record, for a hold made by this call.
 local made = {}
 
+-- Numbers as command arguments, each written once per call (int() is a
+-- sprintf): the batch's holds share `now`, most of them their expiry, and
+-- their sizes are few (docs/PERFORMANCE.md, "tenth session").
+local now_text, written = int(now), {}
+local function text(n)
+  local t = written[n]
+  if not t then
+    t = int(n)
+    written[n] = t
+  end
+  return t
+end
+
 -- The same hold id again is a retry of a reserve that landed (a cluster
 -- client resends a command whose answer a failover lost): answer that hold
 -- and hold nothing more. Named seats meet themselves taken, so only then
@@ -64,15 +77,17 @@ end
 
 local function reserve(id, user, ttl, max, kind, asked)
   -- The seats as strings, for commands; best available's also as numbers
-  -- (`picked`), for the reply.
-  local seats, picked, run
+  -- (`picked`), for the reply; `offsets`, their places in STATE as text,
+  -- for SETRANGE one by one (not needed for a run of adjacent seats).
+  local seats, offsets, picked, run
   if kind == 's' then
-    seats = {}
+    seats, offsets = {}, {}
     local taken = { 'taken' }
     for seat in string.gmatch(asked, '%d+') do
-      seats[#seats + 1] = seat
       -- Beyond the event GETRANGE answers '': taken, never free.
       local at = int(seat - 1)
+      seats[#seats + 1] = seat
+      offsets[#offsets + 1] = at
       if redis.call('GETRANGE', STATE, at, at) ~= '0' then
         taken[#taken + 1] = seat
       end
@@ -89,16 +104,19 @@ local function reserve(id, user, ttl, max, kind, asked)
     if not picked then
       return { 'taken' }
     end
-    seats = {}
+    seats, offsets = {}, {}
     for i, seat in ipairs(picked) do
       seats[i] = int(seat)
+      if not run then
+        offsets[i] = int(seat - 1)
+      end
     end
   end
 
   local k = #seats
   -- Counted first and taken back if over: a hold within the limit, the
   -- usual case, costs one command on the user's count instead of two.
-  local held = redis.call('HINCRBY', USERS, user, int(k)) - k
+  local held = redis.call('HINCRBY', USERS, user, text(k)) - k
   if held + k > max then
     user_lost(user, k)
     return { 'limit', held }
@@ -109,19 +127,19 @@ local function reserve(id, user, ttl, max, kind, asked)
     redis.call('SETRANGE', STATE, int(run - 1), string.rep('1', k))
   else
     for i = 1, k do
-      redis.call('SETRANGE', STATE, int(seats[i] - 1), '1')
+      redis.call('SETRANGE', STATE, offsets[i], '1')
     end
   end
   for i = 1, k do
     owned[#owned + 1] = seats[i]
     owned[#owned + 1] = id
   end
-  local rec = hold_record({ user = user, created = now, expiry = expiry, since = '',
-                            seats = table.concat(seats, ',') })
+  local expiry_text = text(expiry)
+  local rec = hold_record_of(user, now_text, expiry_text, '', table.concat(seats, ','))
   made[id] = rec
   records[#records + 1] = id
   records[#records + 1] = rec
-  expiries[#expiries + 1] = int(expiry)
+  expiries[#expiries + 1] = expiry_text
   expiries[#expiries + 1] = id
   record(now, seats, 'held', m[6], #owned / 2)
 
@@ -135,10 +153,22 @@ local function reserve(id, user, ttl, max, kind, asked)
   return reply
 end
 
+-- The requests' times to live and limits, each read once per call
+-- (tonumber is a strtod): a batch's requests mostly share them.
+local numbers = {}
+local function number(s)
+  local n = numbers[s]
+  if not n then
+    n = tonumber(s)
+    numbers[s] = n
+  end
+  return n
+end
+
 local replies = { 'each' }
 for i = 1, #ARGV, 6 do
-  replies[#replies + 1] = reserve(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]),
-                                  tonumber(ARGV[i + 3]), ARGV[i + 4], ARGV[i + 5])
+  replies[#replies + 1] = reserve(ARGV[i], ARGV[i + 1], number(ARGV[i + 2]),
+                                  number(ARGV[i + 3]), ARGV[i + 4], ARGV[i + 5])
 end
 if #owned > 0 then
   redis.call('HSET', OWNERS, unpack(owned))

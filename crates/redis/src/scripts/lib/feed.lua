@@ -9,13 +9,20 @@
 local FEED_KEEP = 10000
 
 -- Appends "these seats went to `state`" ('held' | 'available' | 'booked').
--- `w` is meta's watched-until when the caller already read it;
--- `unwritten`, seats held whose owners the caller writes later.
+-- `w` is meta's watched-until when the caller already read it (false: read,
+-- and never set), nil when it did not; `unwritten`, seats held whose owners
+-- the caller writes later.
 local function record(now, seats, state, w, unwritten)
   if #seats == 0 then
     return
   end
-  w = tonumber(w or redis.call('HGET', META, 'w'))
+  -- Only nil reads it: `w or HGET` read it again for every reserve of an
+  -- event nobody watches, one command in four of a one-seat reserve
+  -- (docs/PERFORMANCE.md, "tenth session").
+  if w == nil then
+    w = redis.call('HGET', META, 'w')
+  end
+  w = tonumber(w)
   if not w or w <= now then
     return
   end

@@ -9,9 +9,16 @@ local function parse_hold(rec)
            since = since, seats = seats }
 end
 
+-- A record from its fields as text, times already written by int():
+-- reserve writes a batch's records with one `created` and few expiries,
+-- each written once per call.
+local function hold_record_of(user, created, expiry, since, seats)
+  return user .. '\t' .. created .. '\t' .. expiry .. '\t' .. since .. '\t' .. seats
+end
+
 local function hold_record(h)
-  -- %d: Lua's own number-to-string would print big numbers in %.14g.
-  return string.format('%s\t%d\t%d\t%s\t%s', h.user, h.created, h.expiry, h.since, h.seats)
+  -- int(): Lua's own number-to-string would print big numbers in %.14g.
+  return hold_record_of(h.user, int(h.created), int(h.expiry), h.since, h.seats)
 end
 
 -- The user's live holds own k fewer seats.
