@@ -10,12 +10,25 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode};
 use metrics::Counter;
 
-use super::{kept, requests};
+use super::kept;
+use super::tallied::Family;
 use crate::error;
 use crate::per_thread::Kept;
 use crate::routes::Matched;
 
 pub const OPERATIONS: &str = "booking_operations_total";
+
+/// `http_requests_total` and `http_request_duration_seconds`, counted per
+/// thread (`tallied`).
+pub static REQUESTS: Family = Family::histogram(
+    "http_request_duration_seconds",
+    "Time to answer an HTTP request, by method, route template and status class.",
+    ["method", "route", "status"],
+)
+.with_counter(
+    "http_requests_total",
+    "HTTP requests answered, by method, route template and status class.",
+);
 
 /// The route label of a request that matched no route: one value for all
 /// of them, whatever path was asked for.
@@ -41,7 +54,7 @@ pub async fn around<B: MessageBody>(
         Ok(res) => res.status(),
         Err(error) => error.as_response_error().status_code(),
     };
-    requests::record([method, route, status_class(status)], started.elapsed());
+    REQUESTS.record([method, route, status_class(status)], started.elapsed());
     if let (Some(operation), Ok(res)) = (endpoint.and_then(|e| e.operation), &result) {
         let response = res.response();
         let outcome = if response.extensions().get::<Replayed>().is_some() {

@@ -5,8 +5,8 @@
 //! Prometheus; `metrics-exporter-prometheus` is the recorder, rendering
 //! text on each scrape and nothing else (no listener of its own). What is
 //! a gauge of the moment (pool usage, the process) is read at scrape time.
-//! The two series every request adds to are the exception: each thread
-//! counts them in cells of its own (`requests`), rendered beside the
+//! The histograms every request adds to are the exception: each thread
+//! counts them in cells of its own (`tallied`), rendered beside the
 //! recorder's.
 //!
 //! Every label value is one of a fixed set (route templates, never raw
@@ -15,8 +15,8 @@
 
 pub mod http;
 mod process;
-mod requests;
 pub mod stores;
+mod tallied;
 
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -51,8 +51,10 @@ pub fn recorder() -> PrometheusHandle {
                 );
             }
             describe();
-            // Histograms buffer samples until drained: drain them even when
-            // nobody scrapes, so memory stays flat.
+            // The recorder's histograms buffer samples until drained: drain
+            // them even when nobody scrapes, so memory stays flat. (Those
+            // recorded per request are tallied instead; one added through
+            // the macros would need this.)
             let upkeep = handle.clone();
             std::thread::Builder::new()
                 .name("metrics-upkeep".into())
@@ -88,15 +90,10 @@ pub(crate) fn kept<H, R, const N: usize>(
 }
 
 fn describe() {
-    use metrics::{describe_counter, describe_histogram, Unit};
+    use metrics::describe_counter;
     describe_counter!(
         http::OPERATIONS,
         "Holds, confirms, releases and cancels by result: ok, replayed, or the error code."
-    );
-    describe_histogram!(
-        stores::CALL_DURATION,
-        Unit::Seconds,
-        "Time of each call to a store, by store, call and outcome (ok, unavailable, error)."
     );
     describe_counter!(
         booking_domain::ledger::RELOADS,
@@ -166,8 +163,8 @@ macro_rules! pool_usage {
 
 type PoolReader = Box<dyn Fn() -> PoolUsage + Send + Sync>;
 
-/// What `/metrics` renders: the recorder's series, the request series
-/// (`requests`), then this app's pools and the process.
+/// What `/metrics` renders: the recorder's series, the tallied ones (the
+/// requests', the store calls'), then this app's pools and the process.
 pub struct Scrape {
     handle: PrometheusHandle,
     pools: Vec<(&'static str, PoolReader)>,
@@ -203,7 +200,9 @@ impl Scrape {
 
     pub fn render(&self) -> String {
         let mut out = self.handle.render();
-        requests::render(&mut out);
+        for family in [&http::REQUESTS, &stores::CALLS] {
+            family.render(&mut out);
+        }
         self.render_pools(&mut out);
         process::render(&mut out);
         out

@@ -6,11 +6,11 @@
 //! through `timed`, so a port that changes its signatures changes here
 //! line by line.
 
-use std::cell::RefCell;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::tallied::Family;
 use async_trait::async_trait;
 use booking_domain::{
     BeginConfirm, BeginLoad, Booking, BookingCursor, BookingPage, BookingRepo, CancelOutcome,
@@ -19,12 +19,14 @@ use booking_domain::{
     ReleaseOutcome, ReserveOutcome, SeatCounts, SeatMap, SeatNo, SettleOutcome, StoreError,
     StoreInfo, UserId, WatchStart,
 };
-use metrics::Histogram;
 
-use super::kept;
-use crate::per_thread::Kept;
-
-pub const CALL_DURATION: &str = "booking_store_call_duration_seconds";
+/// `booking_store_call_duration_seconds`, counted per thread (`tallied`):
+/// every request that reaches a store records at least one call.
+pub static CALLS: Family = Family::histogram(
+    "booking_store_call_duration_seconds",
+    "Time of each call to a store, by store, call and outcome (ok, unavailable, indeterminate, error).",
+    ["store", "call", "outcome"],
+);
 
 /// Runs one call, recording its duration by store, call and outcome.
 async fn timed<T>(
@@ -40,14 +42,7 @@ async fn timed<T>(
         Err(StoreError::Indeterminate { .. }) => "indeterminate",
         Err(StoreError::Internal { .. }) => "error",
     };
-    thread_local! {
-        static CALLS: Kept<Histogram, 3> = RefCell::default();
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    let register = || metrics::histogram!(CALL_DURATION, "store" => store, "call" => call, "outcome" => outcome);
-    kept(&CALLS, [store, call, outcome], register, |h| {
-        h.record(seconds)
-    });
+    CALLS.record([store, call, outcome], started.elapsed());
     result
 }
 
