@@ -72,7 +72,8 @@ impl BookingService {
             .await?
             .ok_or(EventDetailsError::EventNotFound)?;
         let counts = self.ledger.counts(&event).await?;
-        Ok((event.clone(), Availability::of(event.total_seats(), counts)))
+        let availability = Availability::of(event.total_seats(), counts);
+        Ok((event, availability))
     }
 
     /// Every seat's state, in venue order, exact at this instant.
