@@ -40,18 +40,23 @@ local owned, records, expiries = {}, {}, {}
 -- Hold id -> record, for a hold made by this call.
 local made = {}
 
--- Numbers as command arguments, each written once per call (int() is a
--- sprintf): the batch's holds share `now`, most of them their expiry, and
--- their sizes are few (docs/PERFORMANCE.md, "tenth session").
-local now_text, written = int(now), {}
-local function text(n)
-  local t = written[n]
-  if not t then
-    t = int(n)
-    written[n] = t
+-- `f` that works each argument out once per call: the batch's requests
+-- mostly share their numbers (docs/PERFORMANCE.md, "tenth session").
+local function once(f)
+  local known = {}
+  return function(x)
+    local y = known[x]
+    if y == nil then
+      y = f(x)
+      known[x] = y
+    end
+    return y
   end
-  return t
 end
+
+-- Numbers as command arguments (int() is a sprintf): the holds share
+-- `now`, most of them their expiry, and their sizes are few.
+local now_text, text = int(now), once(int)
 
 -- The same hold id again is a retry of a reserve that landed (a cluster
 -- client resends a command whose answer a failover lost): answer that hold
@@ -153,17 +158,8 @@ local function reserve(id, user, ttl, max, kind, asked)
   return reply
 end
 
--- The requests' times to live and limits, each read once per call
--- (tonumber is a strtod): a batch's requests mostly share them.
-local numbers = {}
-local function number(s)
-  local n = numbers[s]
-  if not n then
-    n = tonumber(s)
-    numbers[s] = n
-  end
-  return n
-end
+-- The requests' times to live and limits (tonumber is a strtod).
+local number = once(tonumber)
 
 local replies = { 'each' }
 for i = 1, #ARGV, 6 do

@@ -92,20 +92,20 @@ fn body(event: &Arc<Event>, seats: Availability) -> web::Bytes {
         /// event it was made from (`Arc::ptr_eq`), so another app in this
         /// process with an event of the same id (tests) never gets it, and
         /// holding the event keeps its address from being reused.
-        static HEADS: RefCell<HashMap<i64, Head>> = RefCell::default();
+        static HEADS: RefCell<HashMap<i64, Head, foldhash::fast::FixedState>> = RefCell::default();
     }
     HEADS.with_borrow_mut(|heads| {
         let id = event.id.get();
-        let fresh = heads
-            .get(&id)
-            .is_none_or(|(kept, _)| !Arc::ptr_eq(kept, event));
-        if fresh {
-            if heads.len() >= HEADS_KEPT {
-                heads.clear();
-            }
-            heads.insert(id, (event.clone(), head(event)));
+        if heads.len() >= HEADS_KEPT && !heads.contains_key(&id) {
+            heads.clear();
         }
-        let head = &heads[&id].1;
+        let (kept, head) = heads
+            .entry(id)
+            .or_insert_with(|| (event.clone(), make_head(event)));
+        if !Arc::ptr_eq(kept, event) {
+            *kept = event.clone();
+            *head = make_head(event);
+        }
         let mut body = Vec::with_capacity(head.len() + 80);
         body.extend_from_slice(head);
         let mut number = itoa::Buffer::new();
@@ -121,7 +121,7 @@ fn body(event: &Arc<Event>, seats: Availability) -> web::Bytes {
 }
 
 /// The serialized `Details` of `event` up to its counts.
-fn head(event: &Event) -> Box<[u8]> {
+fn make_head(event: &Event) -> Box<[u8]> {
     let none = Availability {
         total: event.total_seats(),
         confirmed: 0,
