@@ -35,6 +35,42 @@ impl<'a> Reply<'a> {
         })
     }
 
+    /// One reply of a flat list (`reserve.lua`'s): `words`, its status
+    /// word then its items, taken from the whole reply `value`.
+    pub fn of_words(
+        script: &'static str,
+        value: &'a Value,
+        words: &'a [Value],
+    ) -> Result<Self, StoreError> {
+        let (first, items) = words
+            .split_first()
+            .ok_or_else(|| unexpected(script, value))?;
+        let status = bytes(first).ok_or_else(|| unexpected(script, value))?;
+        Ok(Self {
+            script,
+            value,
+            status,
+            items,
+        })
+    }
+
+    /// Splits items from `i` on into replies, each written as its length
+    /// then its words; `None` unless they split exactly.
+    pub fn split_lengths(&self, i: usize) -> Option<Vec<&'a [Value]>> {
+        let mut rest = self.items.get(i..)?;
+        let mut replies = Vec::new();
+        while let Some((length, after)) = rest.split_first() {
+            let n = usize::try_from(integer(length)?).ok()?;
+            if n == 0 || n > after.len() {
+                return None;
+            }
+            let (words, next) = after.split_at(n);
+            replies.push(words);
+            rest = next;
+        }
+        Some(replies)
+    }
+
     pub fn status(&self) -> &'a [u8] {
         self.status
     }
@@ -178,6 +214,46 @@ mod tests {
         assert!(reply.count(3).is_err());
         assert!(reply.seat(4).is_err());
         assert!(reply.item(9).is_err());
+    }
+
+    #[test]
+    fn flat_replies_split_by_their_lengths_or_not_at_all() {
+        let flat = Value::Array(vec![
+            bulk("each"),
+            Value::Int(3),
+            bulk("held"),
+            Value::Int(10),
+            Value::Int(20),
+            Value::Int(2),
+            bulk("limit"),
+            Value::Int(4),
+        ]);
+        let reply = Reply::parse("t", &flat).unwrap();
+        let words = reply.split_lengths(0).unwrap();
+        assert_eq!(words.len(), 2);
+        let held = Reply::of_words("t", &flat, words[0]).unwrap();
+        assert_eq!(held.status(), b"held");
+        assert_eq!(held.int(1).unwrap(), 20);
+        assert!(held.int(2).is_err());
+        let limit = Reply::of_words("t", &flat, words[1]).unwrap();
+        assert_eq!(
+            (limit.status(), limit.count(0).unwrap()),
+            (&b"limit"[..], 4)
+        );
+
+        for odd in [
+            vec![bulk("each"), Value::Int(2), bulk("held")],
+            vec![bulk("each"), Value::Int(0)],
+            vec![bulk("each"), Value::Int(-1), bulk("held")],
+            vec![bulk("each"), bulk("held")],
+        ] {
+            let odd = Value::Array(odd);
+            assert!(Reply::parse("t", &odd).unwrap().split_lengths(0).is_none());
+        }
+        let not_a_word = Value::Array(vec![bulk("each"), Value::Int(1), Value::Int(7)]);
+        let reply = Reply::parse("t", &not_a_word).unwrap();
+        let words = reply.split_lengths(0).unwrap();
+        assert!(Reply::of_words("t", &not_a_word, words[0]).is_err());
     }
 
     #[test]

@@ -12,8 +12,11 @@
 --   client's order ('s') or the count ('b')
 --
 -- Replies: {'not_loaded'} (nothing held for any: load the event and retry)
--- or {'each', reply, ...}, a reply per request in its order, checked in
--- this order:
+-- or {'each', length, reply..., length, reply..., ...}: for each request in
+-- its order, how many words its reply has, then those words (flat: Redis
+-- turns an array per request into its answer at about twice the cost,
+-- docs/PERFORMANCE.md, "eleventh session"). A reply is, checked in this
+-- order:
 --   {'taken', seat, ...}            nothing held: these named seats are held,
 --                                   pending or booked (none listed for 'b':
 --                                   fewer seats are available than asked)
@@ -58,6 +61,19 @@ end
 -- `now`, most of them their expiry, and their sizes are few.
 local now_text, text = int(now), once(int)
 
+-- The replies so far, and the index of the last word written.
+local out, o = { 'each' }, 1
+
+-- Appends a reply given as a table.
+local function answer(words)
+  local n = #words
+  out[o + 1] = n
+  for i = 1, n do
+    out[o + 1 + i] = words[i]
+  end
+  o = o + 1 + n
+end
+
 -- The same hold id again is a retry of a reserve that landed (a cluster
 -- client resends a command whose answer a failover lost): answer that hold
 -- and hold nothing more. Named seats meet themselves taken, so only then
@@ -98,16 +114,16 @@ local function reserve(id, user, ttl, max, kind, asked)
       end
     end
     if #taken > 1 then
-      return again(id, user, kind) or taken
+      return answer(again(id, user, kind) or taken)
     end
   else
     local retried = again(id, user, kind)
     if retried then
-      return retried
+      return answer(retried)
     end
     picked, run = best(tonumber(asked), #owned / 2)
     if not picked then
-      return { 'taken' }
+      return answer({ 'taken' })
     end
     seats, offsets = {}, {}
     for i, seat in ipairs(picked) do
@@ -124,7 +140,7 @@ local function reserve(id, user, ttl, max, kind, asked)
   local held = redis.call('HINCRBY', USERS, user, text(k)) - k
   if held + k > max then
     user_lost(user, k)
-    return { 'limit', held }
+    return answer({ 'limit', held })
   end
 
   local expiry = now + ttl
@@ -148,23 +164,24 @@ local function reserve(id, user, ttl, max, kind, asked)
   expiries[#expiries + 1] = id
   record(now, seats, 'held', m[6], #owned / 2)
 
-  if kind == 's' then
-    return { 'held', now, expiry }
+  -- The usual reply, written without a table of its own.
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 3, 'held', now, expiry
+  o = o + 4
+  if kind ~= 's' then
+    out[o - 3] = 3 + k
+    for i = 1, k do
+      out[o + i] = picked[i]
+    end
+    o = o + k
   end
-  local reply = { 'held', now, expiry }
-  for i = 1, k do
-    reply[i + 3] = picked[i]
-  end
-  return reply
 end
 
 -- The requests' times to live and limits (tonumber is a strtod).
 local number = once(tonumber)
 
-local replies = { 'each' }
 for i = 1, #ARGV, 6 do
-  replies[#replies + 1] = reserve(ARGV[i], ARGV[i + 1], number(ARGV[i + 2]),
-                                  number(ARGV[i + 3]), ARGV[i + 4], ARGV[i + 5])
+  reserve(ARGV[i], ARGV[i + 1], number(ARGV[i + 2]), number(ARGV[i + 3]), ARGV[i + 4],
+          ARGV[i + 5])
 end
 if #owned > 0 then
   redis.call('HSET', OWNERS, unpack(owned))
@@ -172,4 +189,4 @@ if #owned > 0 then
   redis.call('ZADD', EXP, unpack(expiries))
 end
 keep_alive(now, m[5], false)
-return replies
+return out

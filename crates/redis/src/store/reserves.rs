@@ -228,15 +228,18 @@ fn answers(value: &Value, batch: &[Waiting]) -> Vec<Answer> {
     };
     match reply.status() {
         b"not_loaded" => all(Ok(Mirror::NotLoaded)),
-        b"each" if reply.items().len() == batch.len() => batch
-            .iter()
-            .zip(reply.items())
-            .map(|(waiting, item)| {
-                Reply::parse("reserve", item)
-                    .and_then(|reply| super::holds::outcome(&waiting.request, &reply))
-                    .map_err(Arc::new)
-            })
-            .collect(),
+        b"each" => match reply.split_lengths(0) {
+            Some(replies) if replies.len() == batch.len() => batch
+                .iter()
+                .zip(replies)
+                .map(|(waiting, words)| {
+                    Reply::of_words("reserve", value, words)
+                        .and_then(|reply| super::holds::outcome(&waiting.request, &reply))
+                        .map_err(Arc::new)
+                })
+                .collect(),
+            _ => all(Err(Arc::new(reply.unexpected()))),
+        },
         _ => all(Err(Arc::new(reply.unexpected()))),
     }
 }
