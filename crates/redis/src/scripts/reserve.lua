@@ -96,24 +96,38 @@ local function again(id, user, kind)
   return reply
 end
 
+-- A request's named seats, as text. One seat, the usual request, is
+-- taken as it is: a pattern match makes an iterator and its state.
+local function named(asked)
+  if not string.find(asked, ',', 1, true) then
+    return { asked }
+  end
+  local seats = {}
+  for seat in string.gmatch(asked, '%d+') do
+    seats[#seats + 1] = seat
+  end
+  return seats
+end
+
 local function reserve(id, user, ttl, max, kind, asked)
   -- The seats as strings, for commands; best available's also as numbers
   -- (`picked`), for the reply; `offsets`, their places in STATE as text,
   -- for SETRANGE one by one (not needed for a run of adjacent seats).
   local seats, offsets, picked, run
   if kind == 's' then
-    seats, offsets = {}, {}
-    local taken = { 'taken' }
-    for seat in string.gmatch(asked, '%d+') do
+    seats, offsets = named(asked), {}
+    -- Made only when a seat is taken: most requests find theirs free.
+    local taken
+    for i = 1, #seats do
       -- Beyond the event GETRANGE answers '': taken, never free.
-      local at = int(seat - 1)
-      seats[#seats + 1] = seat
-      offsets[#offsets + 1] = at
+      local at = int(seats[i] - 1)
+      offsets[i] = at
       if redis.call('GETRANGE', STATE, at, at) ~= '0' then
-        taken[#taken + 1] = seat
+        taken = taken or { 'taken' }
+        taken[#taken + 1] = seats[i]
       end
     end
-    if #taken > 1 then
+    if taken then
       return answer(again(id, user, kind) or taken)
     end
   else
