@@ -54,10 +54,10 @@ impl<'a> Reply<'a> {
         })
     }
 
-    /// Splits items from `i` on into replies, each written as its length
-    /// then its words; `None` unless they split exactly.
-    pub fn split_lengths(&self, i: usize) -> Option<Vec<&'a [Value]>> {
-        let mut rest = self.items.get(i..)?;
+    /// Splits the items into replies, each written as its length then its
+    /// words; `None` unless they split exactly.
+    pub fn split_lengths(&self) -> Option<Vec<&'a [Value]>> {
+        let mut rest = self.items;
         let mut replies = Vec::new();
         while let Some((length, after)) = rest.split_first() {
             let n = usize::try_from(integer(length)?).ok()?;
@@ -229,7 +229,7 @@ mod tests {
             Value::Int(4),
         ]);
         let reply = Reply::parse("t", &flat).unwrap();
-        let words = reply.split_lengths(0).unwrap();
+        let words = reply.split_lengths().unwrap();
         assert_eq!(words.len(), 2);
         let held = Reply::of_words("t", &flat, words[0]).unwrap();
         assert_eq!(held.status(), b"held");
@@ -248,11 +248,11 @@ mod tests {
             vec![bulk("each"), bulk("held")],
         ] {
             let odd = Value::Array(odd);
-            assert!(Reply::parse("t", &odd).unwrap().split_lengths(0).is_none());
+            assert!(Reply::parse("t", &odd).unwrap().split_lengths().is_none());
         }
         let not_a_word = Value::Array(vec![bulk("each"), Value::Int(1), Value::Int(7)]);
         let reply = Reply::parse("t", &not_a_word).unwrap();
-        let words = reply.split_lengths(0).unwrap();
+        let words = reply.split_lengths().unwrap();
         assert!(Reply::of_words("t", &not_a_word, words[0]).is_err());
     }
 

@@ -178,16 +178,14 @@ local function reserve(id, user, ttl, max, kind, asked)
   expiries[#expiries + 1] = id
   record(now, seats, 'held', m[6], #owned / 2)
 
-  -- The usual reply, written without a table of its own.
-  out[o + 1], out[o + 2], out[o + 3], out[o + 4] = 3, 'held', now, expiry
-  o = o + 4
-  if kind ~= 's' then
-    out[o - 3] = 3 + k
-    for i = 1, k do
-      out[o + i] = picked[i]
-    end
-    o = o + k
+  -- The usual reply, written without a table of its own: best
+  -- available's names its seats after the times.
+  local n = picked and 3 + k or 3
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4] = n, 'held', now, expiry
+  for i = 4, n do
+    out[o + 1 + i] = picked[i - 3]
   end
+  o = o + 1 + n
 end
 
 -- The requests' times to live and limits (tonumber is a strtod).

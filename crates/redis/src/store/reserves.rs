@@ -226,22 +226,25 @@ fn answers(value: &Value, batch: &[Waiting]) -> Vec<Answer> {
         Ok(reply) => reply,
         Err(e) => return all(Err(Arc::new(e))),
     };
-    match reply.status() {
-        b"not_loaded" => all(Ok(Mirror::NotLoaded)),
-        b"each" => match reply.split_lengths(0) {
-            Some(replies) if replies.len() == batch.len() => batch
-                .iter()
-                .zip(replies)
-                .map(|(waiting, words)| {
-                    Reply::of_words("reserve", value, words)
-                        .and_then(|reply| super::holds::outcome(&waiting.request, &reply))
-                        .map_err(Arc::new)
-                })
-                .collect(),
-            _ => all(Err(Arc::new(reply.unexpected()))),
-        },
-        _ => all(Err(Arc::new(reply.unexpected()))),
-    }
+    let replies = match reply.status() {
+        b"not_loaded" => return all(Ok(Mirror::NotLoaded)),
+        b"each" => reply
+            .split_lengths()
+            .filter(|replies| replies.len() == batch.len()),
+        _ => None,
+    };
+    let Some(replies) = replies else {
+        return all(Err(Arc::new(reply.unexpected())));
+    };
+    batch
+        .iter()
+        .zip(replies)
+        .map(|(waiting, words)| {
+            Reply::of_words("reserve", value, words)
+                .and_then(|reply| super::holds::outcome(&waiting.request, &reply))
+                .map_err(Arc::new)
+        })
+        .collect()
 }
 
 /// Closes the lane if its task ends any other way than by emptying it
